@@ -1,0 +1,211 @@
+//! Activation functions σ and their derivatives σ', side by side (the notes' equation (3)).
+//!
+//! ```text
+//! a_j = σ(z_j)                                            (3)
+//! ```
+//!
+//! Every derivative here is written in terms of the layer's *output* `a`, so the forward pass
+//! need not keep `z`:
+//!
+//! ```text
+//! sigmoid   σ(z) = 1 / (1 + e^−z)        σ'(z) = σ(z)(1 − σ(z)) = a(1 − a)
+//! tanh      σ(z) = tanh z                σ'(z) = 1 − tanh² z    = 1 − a²
+//! relu      σ(z) = max(0, z)             σ'(z) = 1 if z > 0     = 1 if a > 0, else 0
+//! identity  σ(z) = z                     σ'(z) = 1
+//! softmax   a_j = e^{z_j} / Σ_i e^{z_i}  ∂a_i/∂z_j = a_i(δ_ij − a_j)
+//! ```
+//!
+//! Softmax is the one activation that mixes a layer's neurons, so the backward step works on a
+//! whole row: `∂C/∂z_j = a_j (∂C/∂a_j − Σ_i a_i ∂C/∂a_i)`.
+
+use crate::Real;
+use serde::{Deserialize, Serialize};
+
+/// The activation function of a layer. Its lowercase name is used on the command line and in
+/// model files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// The logistic sigmoid, the notes' σ.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Rectified linear unit, max(0, z).
+    Relu,
+    /// σ(z) = z.
+    Identity,
+    /// Normalised exponentials; output layer only.
+    Softmax,
+}
+
+impl Activation {
+    /// Every activation, in a fixed order.
+    pub const ALL: [Activation; 5] = [
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::Identity,
+        Activation::Softmax,
+    ];
+
+    /// The name used on the command line and in model files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::Identity => "identity",
+            Activation::Softmax => "softmax",
+        }
+    }
+
+    /// σ(z) for one neuron. Not defined for softmax, which needs the whole layer: use
+    /// [`Activation::apply`].
+    #[inline(always)]
+    pub fn sigma<T: Real>(self, z: T) -> T {
+        match self {
+            Activation::Sigmoid => T::ONE / (T::ONE + (-z).exp()),
+            Activation::Tanh => z.tanh(),
+            Activation::Relu => z.max(T::ZERO),
+            Activation::Identity => z,
+            Activation::Softmax => panic!("softmax needs the whole layer: use Activation::apply"),
+        }
+    }
+
+    /// σ'(z), computed from the neuron's output a = σ(z). Not defined for softmax.
+    #[inline(always)]
+    pub fn sigma_prime<T: Real>(self, a: T) -> T {
+        match self {
+            Activation::Sigmoid => a * (T::ONE - a),
+            Activation::Tanh => T::ONE - a * a,
+            Activation::Relu => {
+                if a > T::ZERO {
+                    T::ONE
+                } else {
+                    T::ZERO
+                }
+            }
+            Activation::Identity => T::ONE,
+            Activation::Softmax => {
+                panic!("softmax has no elementwise derivative: use Activation::backward")
+            }
+        }
+    }
+
+    /// Turns one layer's weighted inputs `z` into its activations `a`, in place.
+    pub fn apply<T: Real>(self, z: &mut [T]) {
+        match self {
+            Activation::Softmax => {
+                // Subtracting the maximum leaves softmax unchanged and keeps e^z finite.
+                let max = z.iter().fold(z[0], |m, &v| m.max(v));
+                let mut sum = T::ZERO;
+                for v in z.iter_mut() {
+                    *v = (*v - max).exp();
+                    sum += *v;
+                }
+                let inv = T::ONE / sum;
+                for v in z.iter_mut() {
+                    *v *= inv;
+                }
+            }
+            _ => {
+                for v in z.iter_mut() {
+                    *v = self.sigma(*v);
+                }
+            }
+        }
+    }
+
+    /// The chain rule through σ for one layer: `dc_dz = σ'(z) ⊙ dc_da` (or the softmax
+    /// Jacobian product), given the layer's activations `a`.
+    pub fn backward<T: Real>(self, a: &[T], dc_da: &[T], dc_dz: &mut [T]) {
+        debug_assert!(a.len() == dc_da.len() && a.len() == dc_dz.len());
+        match self {
+            Activation::Softmax => {
+                let dot: T = a.iter().zip(dc_da).map(|(&a, &g)| a * g).sum();
+                for ((out, &a), &g) in dc_dz.iter_mut().zip(a).zip(dc_da) {
+                    *out = a * (g - dot);
+                }
+            }
+            _ => {
+                for ((out, &a), &g) in dc_dz.iter_mut().zip(a).zip(dc_da) {
+                    *out = self.sigma_prime(a) * g;
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Activation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Activation::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| {
+                format!("unknown activation {s:?}, expected one of sigmoid, tanh, relu, identity, softmax")
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_values_by_hand() {
+        // σ(0) = 1/2, σ(ln 3) = 1/(1 + 1/3) = 3/4; σ'(z) = 3/4 · 1/4 = 3/16.
+        let s = Activation::Sigmoid;
+        assert_eq!(s.sigma(0.0f64), 0.5);
+        let a = s.sigma(3.0f64.ln());
+        assert!((a - 0.75).abs() < 1e-15);
+        assert!((s.sigma_prime(a) - 3.0 / 16.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        for act in [
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Relu,
+            Activation::Identity,
+        ] {
+            for &z in &[-2.3f64, -0.4, 0.3, 1.7] {
+                let h = 1e-6;
+                let numeric = (act.sigma(z + h) - act.sigma(z - h)) / (2.0 * h);
+                let analytic = act.sigma_prime(act.sigma(z));
+                assert!(
+                    (numeric - analytic).abs() < 1e-8,
+                    "{act} at {z}: {numeric} vs {analytic}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_survives_large_inputs() {
+        let mut z = [1000.0f32, 1001.0, 999.0];
+        Activation::Softmax.apply(&mut z);
+        let sum: f32 = z.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-6);
+        assert!(z[1] > z[0] && z[0] > z[2]);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for act in Activation::ALL {
+            assert_eq!(act.name().parse::<Activation>().unwrap(), act);
+            assert_eq!(
+                serde_json::to_string(&act).unwrap(),
+                format!("\"{}\"", act.name())
+            );
+        }
+        assert!("swish".parse::<Activation>().is_err());
+    }
+}

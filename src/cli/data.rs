@@ -1,0 +1,17 @@
+//! Where the data comes from: the bundled MNIST, or an MNIST-style directory.
+
+use anyhow::Context;
+use backprop::Mnist;
+use std::path::Path;
+
+/// Loads `--data DIR`, or the bundled MNIST without it. Returns the data and a name for it.
+pub fn load(dir: Option<&Path>) -> anyhow::Result<(Mnist, String)> {
+    match dir {
+        Some(dir) => {
+            let mnist = Mnist::load_dir(dir)
+                .with_context(|| format!("cannot load the dataset in {}", dir.display()))?;
+            Ok((mnist, dir.display().to_string()))
+        }
+        None => Ok((Mnist::bundled()?, "the bundled MNIST".to_string())),
+    }
+}

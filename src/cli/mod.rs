@@ -1,0 +1,105 @@
+//! Command-line types and dispatch, one file per subcommand.
+
+mod data;
+mod eval;
+mod gradcheck;
+mod inspect;
+mod progress;
+mod train;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Train and inspect feed-forward neural networks by backpropagation.
+///
+/// Start with `backprop train`: it trains the lecture notes' 784-16-16-10 sigmoid network on
+/// the bundled MNIST digits and saves it to model.safetensors. Then `backprop eval --model
+/// model.safetensors` shows how it does, and `backprop gradcheck` checks backpropagation
+/// against finite differences.
+#[derive(Debug, Parser)]
+#[command(name = "backprop", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a network by mini-batch gradient descent and save it.
+    Train(train::TrainArgs),
+    /// Accuracy, mean cost and confusion matrix of a saved model on a test set.
+    Eval(eval::EvalArgs),
+    /// Architecture and parameter counts of a saved model.
+    Inspect(inspect::InspectArgs),
+    /// Check backpropagation against central finite differences on a random network.
+    Gradcheck(gradcheck::GradcheckArgs),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Gradcheck(args) => gradcheck::run(args),
+    }
+}
+
+/// Percent with two decimals: 0.9345 → "93.45%".
+fn percent(fraction: f64) -> String {
+    format!("{:.2}%", 100.0 * fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Command {
+        Cli::try_parse_from(std::iter::once("backprop").chain(args.iter().copied()))
+            .unwrap()
+            .command
+    }
+
+    #[test]
+    fn train_defaults_are_the_notes_setting() {
+        let Command::Train(a) = parse(&["train"]) else {
+            panic!()
+        };
+        assert_eq!(a.hidden, vec![16, 16]);
+        assert_eq!((a.epochs, a.batch_size, a.learning_rate), (30, 10, 1.5));
+        assert_eq!(a.out.to_str(), Some("model.safetensors"));
+        let Command::Train(a) =
+            parse(&["train", "--layers", "784,30,10", "--epochs", "2", "--json"])
+        else {
+            panic!()
+        };
+        assert_eq!(a.layers, Some(vec![784, 30, 10]));
+        assert!(a.json);
+        assert!(
+            Cli::try_parse_from(["backprop", "train", "--layers", "4,2", "--hidden", "3"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["backprop", "train", "--activation", "swish"]).is_err());
+    }
+
+    #[test]
+    fn other_subcommands_parse() {
+        assert!(matches!(
+            parse(&["eval", "--model", "m.safetensors"]),
+            Command::Eval(_)
+        ));
+        assert!(matches!(
+            parse(&["inspect", "m.safetensors"]),
+            Command::Inspect(_)
+        ));
+        let Command::Gradcheck(g) = parse(&["gradcheck", "--layers", "784,16,16,10"]) else {
+            panic!()
+        };
+        assert_eq!(g.layers, vec![784, 16, 16, 10]);
+    }
+}

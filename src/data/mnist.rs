@@ -1,0 +1,200 @@
+//! MNIST and every dataset laid out like it (Fashion-MNIST, KMNIST, EMNIST, ...): four IDX files
+//! in one directory, under the names MNIST made common.
+//!
+//! ```text
+//! train-images-idx3-ubyte[.gz]  or  train-images.idx3-ubyte[.gz]   n × rows × cols pixels
+//! train-labels-idx1-ubyte[.gz]  or  train-labels.idx1-ubyte[.gz]   n labels
+//! t10k-images-idx3-ubyte[.gz]   or  t10k-images.idx3-ubyte[.gz]
+//! t10k-labels-idx1-ubyte[.gz]   or  t10k-labels.idx1-ubyte[.gz]
+//! ```
+//!
+//! The image size and the number of classes (largest label + 1) come from the files.
+
+use super::idx::{parse_idx_bytes, read_idx, Idx};
+use crate::{Dataset, Error, Result};
+use std::path::{Path, PathBuf};
+
+/// A training set and a test set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mnist {
+    /// The training images (60,000 for MNIST).
+    pub train: Dataset,
+    /// The test images (10,000 for MNIST).
+    pub test: Dataset,
+}
+
+/// The four files, by the first part of their names, and the kind of IDX each is.
+const FILES: [(&str, &str); 4] = [
+    ("train-images", "idx3"),
+    ("train-labels", "idx1"),
+    ("t10k-images", "idx3"),
+    ("t10k-labels", "idx1"),
+];
+
+impl Mnist {
+    /// Loads the four files from `dir`, gzipped or raw, under either common spelling.
+    ///
+    /// # Errors
+    /// [`Error::Dataset`] if a file is missing or the files disagree (image and label counts,
+    /// image sizes); [`Error::Idx`] or [`Error::Io`] naming the file that is malformed or unreadable.
+    pub fn load_dir(dir: &Path) -> Result<Mnist> {
+        let mut parts = Vec::with_capacity(4);
+        for (stem, kind) in FILES {
+            let path = find(dir, stem, kind)?;
+            parts.push((read_idx(&path)?, path));
+        }
+        Mnist::from_parts(parts)
+    }
+
+    /// The MNIST shipped inside this crate (`data/mnist/`): 60,000 training and 10,000 test
+    /// images, no files or network needed.
+    ///
+    /// # Errors
+    /// Only if the embedded files were corrupted at build time.
+    #[cfg(feature = "bundled-mnist")]
+    pub fn bundled() -> Result<Mnist> {
+        macro_rules! file {
+            ($name:literal) => {
+                (
+                    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist/", $name))
+                        .as_slice(),
+                    concat!("data/mnist/", $name),
+                )
+            };
+        }
+        let files = [
+            file!("train-images-idx3-ubyte.gz"),
+            file!("train-labels-idx1-ubyte.gz"),
+            file!("t10k-images-idx3-ubyte.gz"),
+            file!("t10k-labels-idx1-ubyte.gz"),
+        ];
+        let mut parts = Vec::with_capacity(4);
+        for (bytes, name) in files {
+            let path = PathBuf::from(name);
+            parts.push((parse_idx_bytes(&path, bytes)?, path));
+        }
+        Mnist::from_parts(parts)
+    }
+
+    fn from_parts(parts: Vec<(Idx, PathBuf)>) -> Result<Mnist> {
+        let mut parts = parts.into_iter();
+        let mut next = || parts.next().expect("four files");
+        let (train_images, train_images_path) = next();
+        let (train_labels, train_labels_path) = next();
+        let (test_images, test_images_path) = next();
+        let (test_labels, test_labels_path) = next();
+        let train_labels = labels(train_labels, &train_labels_path)?;
+        let test_labels = labels(test_labels, &test_labels_path)?;
+        let n_classes = train_labels
+            .iter()
+            .chain(&test_labels)
+            .max()
+            .map_or(0, |&m| m as usize + 1);
+        let train = images(
+            train_images,
+            &train_images_path,
+            train_labels,
+            &train_labels_path,
+            n_classes,
+        )?;
+        let test = images(
+            test_images,
+            &test_images_path,
+            test_labels,
+            &test_labels_path,
+            n_classes,
+        )?;
+        if train.n_inputs() != test.n_inputs() {
+            return Err(Error::Dataset(format!(
+                "{} has images of {} pixels but {} has {}",
+                train_images_path.display(),
+                train.n_inputs(),
+                test_images_path.display(),
+                test.n_inputs()
+            )));
+        }
+        Ok(Mnist { train, test })
+    }
+}
+
+/// The path of one of the four files in `dir`, under any accepted spelling.
+fn find(dir: &Path, stem: &str, kind: &str) -> Result<PathBuf> {
+    let names = [
+        format!("{stem}-{kind}-ubyte.gz"),
+        format!("{stem}-{kind}-ubyte"),
+        format!("{stem}.{kind}-ubyte.gz"),
+        format!("{stem}.{kind}-ubyte"),
+    ];
+    if !dir.is_dir() {
+        return Err(Error::Dataset(format!(
+            "{}: no such directory",
+            dir.display()
+        )));
+    }
+    names
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            Error::Dataset(format!(
+                "{}: no {stem} file (looked for {}-{kind}-ubyte[.gz] and {}.{kind}-ubyte[.gz])",
+                dir.display(),
+                stem,
+                stem
+            ))
+        })
+}
+
+fn labels(idx: Idx, path: &Path) -> Result<Vec<u32>> {
+    if idx.dims.len() != 1 {
+        return Err(Error::Idx {
+            path: path.to_path_buf(),
+            reason: format!(
+                "labels must be a rank-1 IDX file, found dimensions {:?}",
+                idx.dims
+            ),
+        });
+    }
+    if idx.data.is_empty() {
+        return Err(Error::Idx {
+            path: path.to_path_buf(),
+            reason: "no labels".into(),
+        });
+    }
+    Ok(idx.data.into_iter().map(u32::from).collect())
+}
+
+fn images(
+    idx: Idx,
+    path: &Path,
+    labels: Vec<u32>,
+    labels_path: &Path,
+    n_classes: usize,
+) -> Result<Dataset> {
+    let err = |reason: String| Error::Idx {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (n, rows, cols) = match idx.dims[..] {
+        [n, rows, cols] => (n, rows, cols),
+        [n, features] => (n, 1, features),
+        _ => {
+            return Err(err(format!(
+                "images must be a rank-3 IDX file, found dimensions {:?}",
+                idx.dims
+            )))
+        }
+    };
+    if n == 0 || rows * cols == 0 {
+        return Err(err(format!("no images: dimensions {:?}", idx.dims)));
+    }
+    if n != labels.len() {
+        return Err(Error::Dataset(format!(
+            "{} has {n} images but {} has {} labels",
+            path.display(),
+            labels_path.display(),
+            labels.len()
+        )));
+    }
+    Dataset::from_bytes(idx.data, labels, rows * cols, n_classes)?.with_image_shape(rows, cols)
+}

@@ -1,0 +1,189 @@
+//! A dense (fully connected) layer: its forward pass, equations (2) and (3), and right below it
+//! its backward pass, the chain rule of the notes.
+
+use crate::linalg::{matmul_a_b, matmul_a_bt, matmul_at_b};
+use crate::{Activation, Real};
+
+/// One layer L: `n_out` neurons, each connected to all `n_in` neurons of layer L−1.
+///
+/// `weights` is stored n_out × n_in, row-major, so `weights[j * n_in + k]` is w_jk^(L), the weight
+/// from neuron k of layer L−1 to neuron j of layer L (see [`Dense::w`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense<T> {
+    /// Neurons in layer L−1.
+    pub n_in: usize,
+    /// Neurons in layer L.
+    pub n_out: usize,
+    /// w_jk^(L), n_out × n_in, row-major.
+    pub weights: Vec<T>,
+    /// b_j^(L), n_out of them.
+    pub biases: Vec<T>,
+    /// σ of this layer.
+    pub activation: Activation,
+}
+
+/// ∂C/∂w and ∂C/∂b of one layer, shaped like its weights and biases.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerGradient<T> {
+    /// ∂C/∂w_jk, n_out × n_in, row-major.
+    pub dc_dw: Vec<T>,
+    /// ∂C/∂b_j.
+    pub dc_db: Vec<T>,
+}
+
+impl<T: Real> Dense<T> {
+    /// A layer with every weight and bias zero.
+    pub fn zeros(n_in: usize, n_out: usize, activation: Activation) -> Self {
+        Dense {
+            n_in,
+            n_out,
+            weights: vec![T::ZERO; n_out * n_in],
+            biases: vec![T::ZERO; n_out],
+            activation,
+        }
+    }
+
+    /// w_jk: the weight from neuron k of the previous layer to neuron j of this one.
+    #[inline(always)]
+    pub fn w(&self, j: usize, k: usize) -> T {
+        self.weights[j * self.n_in + k]
+    }
+
+    /// One sample, straight from the notes:
+    ///
+    /// ```text
+    /// z_j = Σ_k w_jk a_k^(L−1) + b_j        (2)
+    /// a_j = σ(z_j)                          (3)
+    /// ```
+    ///
+    /// # Shapes
+    /// `a_prev`: n_in; returns a: n_out.
+    pub fn feedforward(&self, a_prev: &[T]) -> Vec<T> {
+        assert_eq!(a_prev.len(), self.n_in, "input size");
+        let mut z: Vec<T> = (0..self.n_out)
+            .map(|j| (0..self.n_in).map(|k| self.w(j, k) * a_prev[k]).sum::<T>() + self.biases[j])
+            .collect();
+        self.activation.apply(&mut z);
+        z
+    }
+
+    /// One sample backwards, straight from the notes: given this layer's output `a` and
+    /// `dc_da` = ∂C₀/∂a_j, adds this sample's ∂C₀/∂w_jk and ∂C₀/∂b_j into `grad` and returns
+    /// ∂C₀/∂a_k^(L−1).
+    ///
+    /// ```text
+    /// ∂C₀/∂z_j      = σ'(z_j) · ∂C₀/∂a_j
+    /// ∂C₀/∂w_jk     = a_k^(L−1) · σ'(z_j) · ∂C₀/∂a_j
+    /// ∂C₀/∂b_j      =        1  · σ'(z_j) · ∂C₀/∂a_j
+    /// ∂C₀/∂a_k^(L−1) = Σ_j w_jk · σ'(z_j) · ∂C₀/∂a_j     (a neuron feeds every neuron of L)
+    /// ```
+    pub fn backprop(
+        &self,
+        a_prev: &[T],
+        a: &[T],
+        dc_da: &[T],
+        grad: &mut LayerGradient<T>,
+    ) -> Vec<T> {
+        let mut dc_dz = vec![T::ZERO; self.n_out];
+        self.activation.backward(a, dc_da, &mut dc_dz);
+        let mut dc_da_prev = vec![T::ZERO; self.n_in];
+        for j in 0..self.n_out {
+            for k in 0..self.n_in {
+                grad.dc_dw[j * self.n_in + k] += a_prev[k] * dc_dz[j];
+                dc_da_prev[k] += self.w(j, k) * dc_dz[j];
+            }
+            grad.dc_db[j] += dc_dz[j];
+        }
+        dc_da_prev
+    }
+
+    /// A mini-batch forward: `a = σ(a_prev · Wᵀ + b)`, equations (2) and (3) for every sample at
+    /// once.
+    ///
+    /// # Shapes
+    /// `a_prev`: batch × n_in; `a`: batch × n_out (written).
+    pub fn forward_batch(&self, batch: usize, a_prev: &[T], a: &mut [T]) {
+        let a = &mut a[..batch * self.n_out];
+        for row in a.chunks_exact_mut(self.n_out) {
+            row.copy_from_slice(&self.biases);
+        }
+        matmul_a_bt(batch, self.n_out, self.n_in, a_prev, &self.weights, a, true);
+        match self.activation {
+            Activation::Softmax => a
+                .chunks_exact_mut(self.n_out)
+                .for_each(|row| self.activation.apply(row)),
+            act => act.apply(a),
+        }
+    }
+
+    /// A mini-batch backward. `dc_dz` holds ∂C/∂z_j for every sample (batch × n_out); the
+    /// gradient of the batch's cost is written to `grad`:
+    ///
+    /// ```text
+    /// ∂C/∂w_jk = Σ_samples ∂C/∂z_j · a_k^(L−1)     Δᵀ · A_prev
+    /// ∂C/∂b_j  = Σ_samples ∂C/∂z_j                 column sums of Δ
+    /// ```
+    ///
+    /// If `prev` is given — the previous layer's σ and activations, and a buffer — it also
+    /// receives that layer's ∂C/∂z, ready for its own backward step:
+    ///
+    /// ```text
+    /// ∂C/∂z_k^(L−1) = σ'(z_k^(L−1)) · Σ_j w_jk ∂C/∂z_j     σ'(Z_prev) ⊙ (Δ · W)
+    /// ```
+    /// The first layer skips this: nobody needs ∂C/∂x.
+    pub fn backward_batch(
+        &self,
+        batch: usize,
+        a_prev: &[T],
+        dc_dz: &[T],
+        grad: &mut LayerGradient<T>,
+        prev: Option<(Activation, &mut [T])>,
+    ) {
+        let dc_dz = &dc_dz[..batch * self.n_out];
+        matmul_at_b(
+            self.n_out,
+            self.n_in,
+            batch,
+            dc_dz,
+            a_prev,
+            &mut grad.dc_dw,
+            false,
+        );
+        grad.dc_db.copy_from_slice(&dc_dz[..self.n_out]);
+        for row in dc_dz.chunks_exact(self.n_out).skip(1) {
+            for (db, &d) in grad.dc_db.iter_mut().zip(row) {
+                *db += d;
+            }
+        }
+        if let Some((prev_activation, dc_dz_prev)) = prev {
+            let dc_dz_prev = &mut dc_dz_prev[..batch * self.n_in];
+            matmul_a_b(
+                batch,
+                self.n_in,
+                self.n_out,
+                dc_dz,
+                &self.weights,
+                dc_dz_prev,
+            );
+            let a_prev = &a_prev[..batch * self.n_in];
+            match prev_activation {
+                Activation::Softmax => unreachable!("softmax is only allowed in the output layer"),
+                act => {
+                    for (d, &a) in dc_dz_prev.iter_mut().zip(a_prev) {
+                        *d *= act.sigma_prime(a);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<T: Real> LayerGradient<T> {
+    /// A zero gradient for `layer`.
+    pub fn zeros_like(layer: &Dense<T>) -> Self {
+        LayerGradient {
+            dc_dw: vec![T::ZERO; layer.weights.len()],
+            dc_db: vec![T::ZERO; layer.biases.len()],
+        }
+    }
+}

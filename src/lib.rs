@@ -1,0 +1,73 @@
+//! # backprop
+//!
+//! Feed-forward neural networks trained by backpropagation and gradient descent, exactly as the
+//! textbook derives it — and fast.
+//!
+//! ## From the notes to the code
+//!
+//! The lecture notes (3Blue1Brown's "Neural networks" series, Hung-yi Lee's ML Lecture 7) derive
+//! everything for one sample; this table says where each piece lives.
+//!
+//! | the notes | the code |
+//! |---|---|
+//! | θ = {w₁, w₂, …, b₁, b₂, …}, 13,002 of them for 784-16-16-10 | [`Network`], [`Dense`] (`weights` n_out × n_in, `biases`), [`Architecture::n_parameters`] |
+//! | (2) z_j^(L) = Σ_k w_jk^(L) a_k^(L−1) + b_j^(L) | [`Dense::feedforward`]; batched in [`Dense::forward_batch`] |
+//! | (3) a_j^(L) = σ(z_j^(L)) | [`Activation::sigma`], [`Activation::apply`] |
+//! | (1) C₀ = Σ_j (a_j^(L) − y_j)² | [`Cost::value`] ([`Cost::Quadratic`], no ½) |
+//! | ∂C₀/∂a^(L) = 2(a^(L) − y) | [`Cost::dc_da`] |
+//! | ∂a/∂z = σ'(z) | [`Activation::sigma_prime`] |
+//! | ∂C₀/∂w_jk = a_k^(L−1) σ'(z_j) ∂C₀/∂a_j, ∂C₀/∂b_j = σ'(z_j) ∂C₀/∂a_j | [`Dense::backprop`] |
+//! | ∂C₀/∂a_k^(L−1) = Σ_j w_jk σ'(z_j) ∂C₀/∂a_j, then keep going backwards | [`Dense::backprop`], [`Network::backprop`] |
+//! | ∂C/∂w = (1/n) Σ_k ∂C_k/∂w over the samples | [`Network::backprop_batch`] |
+//! | θ^(t+1) = θ^t − η ∇C(θ^t) | [`Sgd`] |
+//! | "backpropagation is gradient descent with an efficient way to compute the gradient" | [`train()`] |
+//!
+//! [`Network::backprop`] is the notes' chain rule, sample by sample, loop by loop: the reference.
+//! [`Network::backprop_batch`] does the same for a whole mini-batch with matrix products; the
+//! tests check that the two agree, and [`gradcheck`] checks both against finite differences.
+//!
+//! ## Example: the notes' network on MNIST
+//!
+//! ```no_run
+//! use backprop::{evaluate, train, Architecture, Init, Mnist, Monitor, Network, SgdConfig, TrainConfig};
+//! let mnist = Mnist::bundled()?;
+//! let mut net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 1)?;
+//! let mut sgd = SgdConfig::default().build()?; // η = 1.5
+//! let config = TrainConfig::default(); // 30 epochs, mini-batches of 10
+//! train(&mut net, &mut sgd, &mnist.train, Monitor { test: Some(&mnist.test), ..Default::default() }, &config, &mut ())?;
+//! println!("accuracy {:.2}%", 100.0 * evaluate(&net, &mnist.test)?.accuracy());
+//! backprop::model_io::save(&net, "model.safetensors".as_ref())?;
+//! # Ok::<(), backprop::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod activation;
+mod architecture;
+mod cost;
+pub mod data;
+mod error;
+pub mod gradcheck;
+mod init;
+mod layer;
+pub mod linalg;
+pub mod model_io;
+mod network;
+mod optim;
+mod real;
+mod rng;
+mod train;
+
+pub use activation::Activation;
+pub use architecture::{Architecture, MAX_PARAMETERS};
+pub use cost::Cost;
+pub use data::{Dataset, Mnist};
+pub use error::{Error, Result};
+pub use init::Init;
+pub use layer::{Dense, LayerGradient};
+pub use network::{argmax, Gradient, Network, Workspace};
+pub use optim::{Optimizer, Sgd, SgdConfig};
+pub use real::Real;
+pub use rng::Rng;
+pub use train::{
+    check_fits, evaluate, train, EpochReport, Evaluation, Monitor, Progress, TrainConfig,
+};

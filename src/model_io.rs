@@ -1,0 +1,187 @@
+//! Model files: safetensors, readable by PyTorch and numpy.
+//!
+//! ```text
+//! layers.{i}.weight   f32, shape [n_out, n_in]   w_jk^(i+1) at [j, k]
+//! layers.{i}.bias     f32, shape [n_out]
+//! metadata "architecture": {"sizes":[784,16,16,10],
+//!                           "activations":["sigmoid","sigmoid","sigmoid"],"cost":"quadratic"}
+//! metadata "format": "backprop"
+//! ```
+//!
+//! In Python: `safetensors.numpy.load_file(path)` gives the tensors,
+//! `json.loads(safe_open(path, "np").metadata()["architecture"])` the shape; then
+//! `a = σ(W @ a + b)` layer by layer reproduces [`Network::feedforward`].
+//!
+//! Saving writes a temporary file beside the target and renames it over the target, so a
+//! failed save leaves the previous model intact. Loading trusts nothing in the file: the header,
+//! the architecture, every tensor's dtype and shape, and every value's finiteness are checked.
+
+use crate::{Architecture, Error, Network, Result};
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The value of the `format` metadata key in files this crate writes.
+pub const FORMAT: &str = "backprop";
+
+/// Writes `net` to `path` as safetensors, atomically.
+///
+/// # Errors
+/// [`Error::Model`] if the network has a non-finite parameter (nothing is written);
+/// [`Error::Io`] if the file cannot be written (the previous file, if any, is untouched).
+pub fn save(net: &Network<f32>, path: &Path) -> Result<()> {
+    if !net.is_finite() {
+        return Err(Error::Model {
+            path: path.to_path_buf(),
+            reason: "refusing to save a network with NaN or infinite parameters".into(),
+        });
+    }
+    let bytes = to_bytes(net).map_err(|reason| Error::Model {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    write_atomically(path, &bytes)
+}
+
+/// The safetensors bytes of `net`.
+fn to_bytes(net: &Network<f32>) -> std::result::Result<Vec<u8>, String> {
+    let le = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let mut buffers = Vec::new();
+    for (i, l) in net.layers.iter().enumerate() {
+        buffers.push((
+            format!("layers.{i}.weight"),
+            vec![l.n_out, l.n_in],
+            le(&l.weights),
+        ));
+        buffers.push((format!("layers.{i}.bias"), vec![l.n_out], le(&l.biases)));
+    }
+    let views = buffers
+        .iter()
+        .map(|(name, shape, data)| {
+            Ok((
+                name.clone(),
+                TensorView::new(Dtype::F32, shape.clone(), data)?,
+            ))
+        })
+        .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
+        .map_err(|e| e.to_string())?;
+    let metadata = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        (
+            "architecture".to_string(),
+            serde_json::to_string(&net.architecture()).map_err(|e| e.to_string())?,
+        ),
+    ]);
+    safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())
+}
+
+/// Writes `bytes` to a temporary file in `path`'s directory, flushes it to disk, then renames
+/// it to `path`. On any failure the temporary file is removed and `path` is left as it was.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().ok_or_else(|| Error::Model {
+        path: path.to_path_buf(),
+        reason: "not a file name".into(),
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Reads a model written by [`save`].
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be read; [`Error::Model`] naming the file and the problem if
+/// it is not a valid safetensors file, has no or a bad architecture, or its tensors are
+/// missing, of the wrong dtype or shape, or not finite.
+pub fn load(path: &Path) -> Result<Network<f32>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    from_bytes(&bytes).map_err(|reason| Error::Model {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// Parses model bytes; the error is the reason, without the file name.
+pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Network<f32>, String> {
+    let bad = |e: safetensors::SafeTensorError| format!("not a valid safetensors file: {e}");
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(bad)?;
+    let tensors = SafeTensors::deserialize(bytes).map_err(bad)?;
+    let arch_json = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("architecture"))
+        .ok_or("no \"architecture\" in the safetensors metadata: not a backprop model")?;
+    let arch: Architecture = serde_json::from_str(arch_json)
+        .map_err(|e| format!("bad architecture in the metadata: {e}"))?;
+    arch.validate()
+        .map_err(|e| format!("bad architecture in the metadata: {e}"))?;
+
+    let mut net = Network::<f32>::new(&arch, crate::Init::Xavier, 0).map_err(|e| e.to_string())?;
+    let mut expected_names = Vec::new();
+    for (i, layer) in net.layers.iter_mut().enumerate() {
+        let (n_in, n_out) = (layer.n_in, layer.n_out);
+        for (name, shape, dest) in [
+            (
+                format!("layers.{i}.weight"),
+                vec![n_out, n_in],
+                &mut layer.weights,
+            ),
+            (format!("layers.{i}.bias"), vec![n_out], &mut layer.biases),
+        ] {
+            let view = tensors.tensor(&name).map_err(|_| {
+                format!(
+                    "tensor {name} is missing (the architecture has {} layers)",
+                    arch.sizes.len() - 1
+                )
+            })?;
+            if view.dtype() != Dtype::F32 {
+                return Err(format!("tensor {name} is {:?}, expected F32", view.dtype()));
+            }
+            if view.shape() != shape.as_slice() {
+                return Err(format!(
+                    "tensor {name} has shape {:?}, the architecture {} needs {shape:?}",
+                    view.shape(),
+                    arch.sizes_string()
+                ));
+            }
+            for (d, chunk) in dest.iter_mut().zip(view.data().chunks_exact(4)) {
+                *d = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            }
+            if let Some(pos) = dest.iter().position(|v| !v.is_finite()) {
+                return Err(format!(
+                    "tensor {name} has a non-finite value at index {pos}"
+                ));
+            }
+            expected_names.push(name);
+        }
+    }
+    if let Some(extra) = tensors
+        .names()
+        .into_iter()
+        .find(|n| !expected_names.iter().any(|e| e == n))
+    {
+        return Err(format!(
+            "unexpected tensor {extra} for the architecture {}",
+            arch.sizes_string()
+        ));
+    }
+    Ok(net)
+}

@@ -1,0 +1,347 @@
+//! A network: layers one after another, a cost at the end, and backpropagation through it all.
+//!
+//! Two versions of each pass live here. [`Network::feedforward`] and [`Network::backprop`] take
+//! one sample and are written straight from the notes, loop by loop; they are the reference.
+//! [`Network::forward_batch`] and [`Network::backprop_batch`] do the same for a whole mini-batch
+//! with matrix products and no allocation; training uses them, and tests check them against
+//! the reference.
+
+use crate::layer::{Dense, LayerGradient};
+use crate::{Architecture, Cost, Error, Init, Real, Result, Rng};
+
+/// A feed-forward network of dense layers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network<T> {
+    /// Layers 1..=L (the input layer has no parameters and is not stored).
+    pub layers: Vec<Dense<T>>,
+    /// The cost C₀ of one sample.
+    pub cost: Cost,
+}
+
+/// The gradient of the cost: ∂C/∂w and ∂C/∂b for every layer, shaped like the network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gradient<T> {
+    /// One entry per layer, in the network's order.
+    pub layers: Vec<LayerGradient<T>>,
+}
+
+/// Buffers for mini-batch passes of one network, allocated once: the activations a^(l) of
+/// every layer and the errors ∂C/∂z^(l), for up to `capacity` samples.
+#[derive(Clone, Debug)]
+pub struct Workspace<T> {
+    capacity: usize,
+    n_inputs: usize,
+    /// a^(0) (the input) to a^(L), each batch × n_l.
+    activations: Vec<Vec<T>>,
+    /// ∂C/∂z^(l) for layers 1..=L, each batch × n_l.
+    dc_dz: Vec<Vec<T>>,
+}
+
+impl<T: Real> Network<T> {
+    /// A network of the given shape with parameters drawn by `init` from a generator seeded
+    /// with `seed`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the architecture is not valid (see [`Architecture::validate`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::{Architecture, Init, Network};
+    /// let net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 1).unwrap();
+    /// assert_eq!(net.n_parameters(), 13_002);
+    /// ```
+    pub fn new(arch: &Architecture, init: Init, seed: u64) -> Result<Self> {
+        arch.validate()?;
+        let mut rng = Rng::new(seed);
+        let layers = arch
+            .sizes
+            .windows(2)
+            .zip(&arch.activations)
+            .map(|(s, &activation)| {
+                let mut layer = Dense::zeros(s[0], s[1], activation);
+                init.fill(s[0], s[1], &mut layer.weights, &mut layer.biases, &mut rng);
+                layer
+            })
+            .collect();
+        Ok(Network {
+            layers,
+            cost: arch.cost,
+        })
+    }
+
+    /// The network's architecture.
+    pub fn architecture(&self) -> Architecture {
+        let mut sizes = vec![self.n_inputs()];
+        sizes.extend(self.layers.iter().map(|l| l.n_out));
+        Architecture {
+            sizes,
+            activations: self.layers.iter().map(|l| l.activation).collect(),
+            cost: self.cost,
+        }
+    }
+
+    /// Checks that consecutive layers connect and that the architecture is valid.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] or [`Error::Config`].
+    pub fn validate(&self) -> Result<()> {
+        for (i, pair) in self.layers.windows(2).enumerate() {
+            if pair[0].n_out != pair[1].n_in {
+                return Err(Error::Shape(format!(
+                    "layer {} has {} outputs but layer {} takes {} inputs",
+                    i + 1,
+                    pair[0].n_out,
+                    i + 2,
+                    pair[1].n_in
+                )));
+            }
+        }
+        for (i, l) in self.layers.iter().enumerate() {
+            if l.weights.len() != l.n_out * l.n_in || l.biases.len() != l.n_out {
+                return Err(Error::Shape(format!(
+                    "layer {} has parameters of the wrong length",
+                    i + 1
+                )));
+            }
+        }
+        if self.layers.is_empty() {
+            return Err(Error::Config("a network needs at least one layer".into()));
+        }
+        self.architecture().validate()
+    }
+
+    /// Neurons in the input layer.
+    pub fn n_inputs(&self) -> usize {
+        self.layers[0].n_in
+    }
+
+    /// Neurons in the output layer.
+    pub fn n_outputs(&self) -> usize {
+        self.layers[self.layers.len() - 1].n_out
+    }
+
+    /// Number of weights and biases.
+    pub fn n_parameters(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.weights.len() + l.biases.len())
+            .sum()
+    }
+
+    /// Whether every weight and bias is finite.
+    pub fn is_finite(&self) -> bool {
+        self.layers
+            .iter()
+            .all(|l| l.weights.iter().chain(&l.biases).all(|v| v.is_finite()))
+    }
+
+    /// The same network in another float type (f32 → f64 for gradient checks, and back).
+    pub fn convert<U: Real>(&self) -> Network<U> {
+        let conv = |v: &Vec<T>| v.iter().map(|x| U::from_f64(x.to_f64())).collect();
+        Network {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| Dense {
+                    n_in: l.n_in,
+                    n_out: l.n_out,
+                    weights: conv(&l.weights),
+                    biases: conv(&l.biases),
+                    activation: l.activation,
+                })
+                .collect(),
+            cost: self.cost,
+        }
+    }
+
+    /// The output a^(L) for one input x, layer by layer by equations (2) and (3).
+    pub fn feedforward(&self, x: &[T]) -> Vec<T> {
+        self.layers
+            .iter()
+            .fold(x.to_vec(), |a, layer| layer.feedforward(&a))
+    }
+
+    /// The index of the largest output: the class the network predicts for `x`.
+    pub fn predict(&self, x: &[T]) -> usize {
+        argmax(&self.feedforward(x))
+    }
+
+    /// Backpropagation for one sample (x, y), straight from the notes. Returns the gradient of
+    /// C₀ and C₀ itself.
+    ///
+    /// ```text
+    /// forward:   a^(0) = x,  a^(l) = σ(W^(l) a^(l−1) + b^(l))          (2)(3)
+    /// output:    ∂C₀/∂a^(L) = 2(a^(L) − y)                             from (1)
+    /// each layer, from L down to 1:
+    ///            ∂C₀/∂w_jk = a_k^(l−1) σ'(z_j) ∂C₀/∂a_j
+    ///            ∂C₀/∂b_j  =           σ'(z_j) ∂C₀/∂a_j
+    ///            ∂C₀/∂a_k^(l−1) = Σ_j w_jk σ'(z_j) ∂C₀/∂a_j
+    /// ```
+    pub fn backprop(&self, x: &[T], y: &[T]) -> (Gradient<T>, T) {
+        let mut activations = vec![x.to_vec()];
+        for layer in &self.layers {
+            let a = layer.feedforward(activations.last().unwrap());
+            activations.push(a);
+        }
+        let output = activations.last().unwrap();
+        let cost = self.cost.value(output, y);
+        let mut dc_da: Vec<T> = output
+            .iter()
+            .zip(y)
+            .map(|(&a, &y)| self.cost.dc_da(a, y))
+            .collect();
+        let mut grad = Gradient::zeros_like(self);
+        for (l, layer) in self.layers.iter().enumerate().rev() {
+            dc_da = layer.backprop(
+                &activations[l],
+                &activations[l + 1],
+                &dc_da,
+                &mut grad.layers[l],
+            );
+        }
+        (grad, cost)
+    }
+
+    /// The outputs for a mini-batch whose inputs are already in `ws.input_mut(batch)`.
+    ///
+    /// # Shapes
+    /// Returns batch × n_outputs, one sample per row.
+    pub fn forward_batch<'w>(&self, ws: &'w mut Workspace<T>, batch: usize) -> &'w [T] {
+        assert!(
+            batch <= ws.capacity,
+            "batch {batch} exceeds the workspace's {}",
+            ws.capacity
+        );
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (before, after) = ws.activations.split_at_mut(l + 1);
+            layer.forward_batch(batch, &before[l], &mut after[0]);
+        }
+        &ws.activations[self.layers.len()][..batch * self.n_outputs()]
+    }
+
+    /// Backpropagation for a mini-batch: inputs in `ws.input_mut(batch)`, expected outputs `y`
+    /// (batch × n_outputs). Writes the gradient of the batch's mean cost
+    /// C = (1/batch) Σ C₀ to `grad` and returns Σ C₀, the batch's total cost.
+    ///
+    /// The same chain rule as [`Network::backprop`], for all samples at once: the output error
+    /// ∂C/∂z^(L) comes from [`Cost::delta`] (divided by the batch size, since C is a mean), then
+    /// each [`Dense::backward_batch`] turns its layer's error into that layer's gradient and the
+    /// previous layer's error.
+    pub fn backprop_batch(
+        &self,
+        ws: &mut Workspace<T>,
+        y: &[T],
+        batch: usize,
+        grad: &mut Gradient<T>,
+    ) -> T {
+        self.forward_batch(ws, batch);
+        let n_layers = self.layers.len();
+        let n_out = self.n_outputs();
+        let output_layer = &self.layers[n_layers - 1];
+        let inv_batch = T::ONE / T::from_f64(batch as f64);
+        let mut total_cost = T::ZERO;
+        {
+            let a = &ws.activations[n_layers][..batch * n_out];
+            let delta = &mut ws.dc_dz[n_layers - 1][..batch * n_out];
+            for ((a, y), delta) in a
+                .chunks_exact(n_out)
+                .zip(y.chunks_exact(n_out))
+                .zip(delta.chunks_exact_mut(n_out))
+            {
+                total_cost += self.cost.value(a, y);
+                self.cost.delta(output_layer.activation, a, y, delta);
+                delta.iter_mut().for_each(|d| *d *= inv_batch);
+            }
+        }
+        for l in (0..n_layers).rev() {
+            let (before, after) = ws.dc_dz.split_at_mut(l);
+            let prev = match l {
+                0 => None,
+                _ => Some((self.layers[l - 1].activation, before[l - 1].as_mut_slice())),
+            };
+            self.layers[l].backward_batch(
+                batch,
+                &ws.activations[l],
+                &after[0],
+                &mut grad.layers[l],
+                prev,
+            );
+        }
+        total_cost
+    }
+}
+
+impl<T: Real> Gradient<T> {
+    /// A zero gradient shaped like `net`.
+    pub fn zeros_like(net: &Network<T>) -> Self {
+        Gradient {
+            layers: net.layers.iter().map(LayerGradient::zeros_like).collect(),
+        }
+    }
+
+    /// Multiplies every component by `factor`.
+    pub fn scale(&mut self, factor: T) {
+        for l in &mut self.layers {
+            l.dc_dw
+                .iter_mut()
+                .chain(l.dc_db.iter_mut())
+                .for_each(|g| *g *= factor);
+        }
+    }
+
+    /// Adds `other` component by component.
+    pub fn add(&mut self, other: &Gradient<T>) {
+        for (l, o) in self.layers.iter_mut().zip(&other.layers) {
+            for (g, &h) in l
+                .dc_dw
+                .iter_mut()
+                .zip(&o.dc_dw)
+                .chain(l.dc_db.iter_mut().zip(&o.dc_db))
+            {
+                *g += h;
+            }
+        }
+    }
+}
+
+impl<T: Real> Workspace<T> {
+    /// Buffers for mini-batches of up to `capacity` samples through `net`.
+    pub fn new(net: &Network<T>, capacity: usize) -> Self {
+        let sizes = net.architecture().sizes;
+        Workspace {
+            capacity,
+            n_inputs: sizes[0],
+            activations: sizes.iter().map(|&n| vec![T::ZERO; n * capacity]).collect(),
+            dc_dz: sizes[1..]
+                .iter()
+                .map(|&n| vec![T::ZERO; n * capacity])
+                .collect(),
+        }
+    }
+
+    /// The largest batch these buffers hold.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The input rows a^(0) of the next batch, batch × n_inputs, to be filled by the caller.
+    pub fn input_mut(&mut self, batch: usize) -> &mut [T] {
+        assert!(
+            batch <= self.capacity,
+            "batch {batch} exceeds the workspace's {}",
+            self.capacity
+        );
+        &mut self.activations[0][..batch * self.n_inputs]
+    }
+}
+
+/// The index of the largest value (the first, on ties).
+pub fn argmax<T: Real>(values: &[T]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
