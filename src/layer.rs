@@ -77,6 +77,8 @@ impl<T: Real> Dense<T> {
     /// ∂C₀/∂b_j      =        1  · σ'(z_j) · ∂C₀/∂a_j
     /// ∂C₀/∂a_k^(L−1) = Σ_j w_jk · σ'(z_j) · ∂C₀/∂a_j     (a neuron feeds every neuron of L)
     /// ```
+    // j and k index as in the notes' formulas; iterators would hide them.
+    #[allow(clippy::needless_range_loop)]
     pub fn backprop(
         &self,
         a_prev: &[T],

@@ -16,7 +16,7 @@
 //! failed save leaves the previous model intact. Loading trusts nothing in the file: the header,
 //! the architecture, every tensor's dtype and shape, and every value's finiteness are checked.
 
-use crate::{Architecture, Error, Network, Result};
+use crate::{Architecture, Dense, Error, Network, Result};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
@@ -134,7 +134,24 @@ pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Network<f32>, String> {
     arch.validate()
         .map_err(|e| format!("bad architecture in the metadata: {e}"))?;
 
-    let mut net = Network::<f32>::new(&arch, crate::Init::Xavier, 0).map_err(|e| e.to_string())?;
+    // Allocate only what the file can fill: 4 bytes per parameter must be there.
+    if arch.n_parameters().saturating_mul(4) > bytes.len() {
+        return Err(format!(
+            "the architecture {} needs {} parameters, more than the file's {} bytes can hold",
+            arch.sizes_string(),
+            arch.n_parameters(),
+            bytes.len()
+        ));
+    }
+    let layers = arch
+        .sizes
+        .windows(2)
+        .zip(&arch.activations)
+        .map(|(s, &act)| Dense::zeros(s[0], s[1], act));
+    let mut net = Network {
+        layers: layers.collect(),
+        cost: arch.cost,
+    };
     let mut expected_names = Vec::new();
     for (i, layer) in net.layers.iter_mut().enumerate() {
         let (n_in, n_out) = (layer.n_in, layer.n_out);

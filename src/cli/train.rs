@@ -65,7 +65,12 @@ pub struct TrainArgs {
     pub batch_size: usize,
 
     /// η in θ ← θ − η∇C; 1.5 with the notes' cost equals Nielsen's η = 3.0 with his ½Σ(a − y)²
-    #[arg(long, default_value_t = 1.5, value_name = "ETA")]
+    #[arg(
+        long,
+        default_value_t = 1.5,
+        value_name = "ETA",
+        allow_negative_numbers = true
+    )]
     pub learning_rate: f64,
 
     /// Seed of the initial weights and of the shuffling; the same seed gives the same model, bit for bit

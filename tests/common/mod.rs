@@ -1,0 +1,76 @@
+//! Helpers shared by the integration tests: hand-made IDX files and datasets.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::Path;
+
+/// IDX bytes of unsigned bytes with the given dimensions.
+pub fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut v = vec![0, 0, 0x08, dims.len() as u8];
+    for d in dims {
+        v.extend_from_slice(&d.to_be_bytes());
+    }
+    v.extend_from_slice(data);
+    v
+}
+
+/// Gzips `bytes`.
+pub fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// A learnable toy image dataset: `rows × cols` images of `classes` classes, where class c
+/// lights up the c-th band of columns, plus deterministic noise.
+pub fn toy_images(
+    n: usize,
+    rows: usize,
+    cols: usize,
+    classes: usize,
+    seed: u64,
+) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = backprop::Rng::new(seed);
+    let mut pixels = Vec::with_capacity(n * rows * cols);
+    let mut labels = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = rng.below(classes);
+        labels.push(c as u8);
+        for _r in 0..rows {
+            for col in 0..cols {
+                let band = col * classes / cols;
+                let base = if band == c { 200.0 } else { 20.0 };
+                let v = base + 50.0 * (rng.uniform() - 0.5);
+                pixels.push(v as u8);
+            }
+        }
+    }
+    (pixels, labels)
+}
+
+/// Writes an MNIST-style directory of toy images. `raw_dot_names` picks the
+/// `train-images.idx3-ubyte` spelling without gzip; otherwise `train-images-idx3-ubyte.gz`.
+pub fn write_toy_dataset(
+    dir: &Path,
+    rows: usize,
+    cols: usize,
+    classes: usize,
+    raw_dot_names: bool,
+) {
+    let (tp, tl) = toy_images(600, rows, cols, classes, 1);
+    let (sp, sl) = toy_images(200, rows, cols, classes, 2);
+    let (r, c) = (rows as u32, cols as u32);
+    let files = [
+        ("train-images", "idx3", idx(&[600, r, c], &tp)),
+        ("train-labels", "idx1", idx(&[600], &tl)),
+        ("t10k-images", "idx3", idx(&[200, r, c], &sp)),
+        ("t10k-labels", "idx1", idx(&[200], &sl)),
+    ];
+    for (stem, kind, bytes) in files {
+        if raw_dot_names {
+            std::fs::write(dir.join(format!("{stem}.{kind}-ubyte")), bytes).unwrap();
+        } else {
+            std::fs::write(dir.join(format!("{stem}-{kind}-ubyte.gz")), gz(&bytes)).unwrap();
+        }
+    }
+}
