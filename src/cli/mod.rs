@@ -1,9 +1,11 @@
 //! Command-line types and dispatch, one file per subcommand.
 
+mod bench;
 mod data;
 mod eval;
 mod gradcheck;
 mod inspect;
+mod network_args;
 mod progress;
 mod train;
 
@@ -33,6 +35,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Check backpropagation against central finite differences on a random network.
     Gradcheck(gradcheck::GradcheckArgs),
+    /// Time training epochs of any configuration on the bundled MNIST (no evaluation, no saving).
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the parsed command.
@@ -42,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 
@@ -71,7 +76,7 @@ mod tests {
         let Command::Train(a) = parse(&["train"]) else {
             panic!()
         };
-        assert_eq!(a.hidden, vec![16, 16]);
+        assert_eq!(a.network.hidden, vec![16, 16]);
         assert_eq!((a.epochs, a.batch_size, a.learning_rate), (30, 10, 1.5));
         assert_eq!(a.out.to_str(), Some("model.safetensors"));
         let Command::Train(a) =
@@ -79,7 +84,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(a.layers, Some(vec![784, 30, 10]));
+        assert_eq!(a.network.layers, Some(vec![784, 30, 10]));
         assert!(a.json);
         assert!(
             Cli::try_parse_from(["backprop", "train", "--layers", "4,2", "--hidden", "3"]).is_err()

@@ -1,11 +1,8 @@
 //! `backprop train`: train a network and save it.
 
-use super::{data, percent, progress::Bar};
+use super::{data, network_args::NetworkArgs, percent, progress::Bar};
 use anyhow::{bail, Context};
-use backprop::{
-    model_io, train, Activation, Architecture, Cost, EpochReport, Init, Monitor, Network,
-    SgdConfig, TrainConfig,
-};
+use backprop::{model_io, train, EpochReport, Monitor, Network, SgdConfig, TrainConfig};
 use clap::Args;
 use serde_json::json;
 use std::io::Write;
@@ -20,41 +17,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
-    /// Every layer size, input first, e.g. 784,16,16,10; must match the data
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "SIZES",
-        conflicts_with = "hidden"
-    )]
-    pub layers: Option<Vec<usize>>,
-
-    /// Hidden layer sizes; the input and output sizes follow from the data
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "SIZES",
-        default_value = "16,16"
-    )]
-    pub hidden: Vec<usize>,
-
-    /// Activation of the hidden layers: sigmoid, tanh, relu, identity
-    #[arg(long, default_value = "sigmoid", value_name = "NAME")]
-    pub activation: Activation,
-
-    /// Activation of the output layer: sigmoid, tanh, relu, identity, softmax
-    /// [default: softmax with the log-likelihood cost, sigmoid otherwise]
-    #[arg(long, value_name = "NAME")]
-    pub output_activation: Option<Activation>,
-
-    /// Cost of one sample: quadratic (the notes' Σ(a − y)², no ½), cross-entropy (sigmoid
-    /// output), log-likelihood (softmax output)
-    #[arg(long, default_value = "quadratic", value_name = "NAME")]
-    pub cost: Cost,
-
-    /// Weight initialisation: normal (N(0,1), the notes'), scaled (N(0,1/n_in)), xavier, he
-    #[arg(long, default_value = "normal", value_name = "NAME")]
-    pub init: Init,
+    #[command(flatten)]
+    pub network: NetworkArgs,
 
     /// Passes over the training data
     #[arg(long, default_value_t = 30)]
@@ -121,40 +85,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         train_set = train_set.head(limit);
     }
 
-    let sizes = match &args.layers {
-        Some(layers) => {
-            let (n_in, n_out) = (train_set.n_inputs(), train_set.n_classes());
-            if layers.len() < 2 || layers[0] != n_in || layers[layers.len() - 1] != n_out {
-                bail!(
-                    "--layers {}: {source} needs {n_in} inputs and {n_out} outputs, e.g. --layers {n_in},16,16,{n_out} \
-                     (or give only --hidden)",
-                    join(layers)
-                );
-            }
-            layers.clone()
-        }
-        None => {
-            let mut sizes = vec![train_set.n_inputs()];
-            sizes.extend(&args.hidden);
-            sizes.push(train_set.n_classes());
-            sizes
-        }
-    };
-    let output = args.output_activation.unwrap_or(match args.cost {
-        Cost::LogLikelihood => Activation::Softmax,
-        _ => Activation::Sigmoid,
-    });
-    let arch = Architecture::uniform(sizes, args.activation, output, args.cost);
-    let mut net = Network::<f32>::new(&arch, args.init, args.seed)?;
+    let arch = args
+        .network
+        .architecture(train_set.n_inputs(), train_set.n_classes(), &source)?;
+    let mut net = Network::<f32>::new(&arch, args.network.init, args.seed)?;
 
     eprintln!(
         "training {} ({} parameters, {} hidden, {} output, {} cost) on {} training images of {source}, \
          {} epochs, batches of {}, η = {}",
         arch.sizes_string(),
         arch.n_parameters(),
-        args.activation,
-        output,
-        args.cost,
+        arch.activations[0],
+        arch.activations[arch.activations.len() - 1],
+        arch.cost,
         train_set.len(),
         config.epochs,
         config.batch_size,
@@ -208,14 +151,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         total
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn join(sizes: &[usize]) -> String {
-    sizes
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// Prints each epoch's line as it ends, and draws the progress bar meanwhile.
