@@ -13,7 +13,8 @@ pub struct TrainConfig {
     /// Samples per gradient step. Default 10.
     pub batch_size: usize,
     /// Seeds the shuffling of the training data (reshuffled every epoch). The same seed, network
-    /// and data give the same trained network, bit for bit.
+    /// and data give the same trained network, bit for bit. Default 3 (see the README for how the
+    /// notes' network does over seeds 1 to 20).
     pub seed: u64,
 }
 
@@ -22,7 +23,7 @@ impl Default for TrainConfig {
         TrainConfig {
             epochs: 30,
             batch_size: 10,
-            seed: 1,
+            seed: 3,
         }
     }
 }

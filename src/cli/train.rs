@@ -38,7 +38,7 @@ pub struct TrainArgs {
     pub learning_rate: f64,
 
     /// Seed of the initial weights and of the shuffling; the same seed gives the same model, bit for bit
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 3)]
     pub seed: u64,
 
     /// Hold out the last N training images for validation (Nielsen's split: 10000); 0 for none

@@ -1,0 +1,48 @@
+//! The lecture notes' network, 784-16-16-10 with sigmoids and the quadratic cost, trained on the
+//! bundled MNIST with the library API (what `backprop train` does, without the command line).
+//!
+//! Run: `cargo run --release --example 02_mnist`
+//!
+//! Prints one line per epoch; after 30 epochs (about 10 s) the test accuracy is about 93.8%
+//! (93.81% with seed 3 on the machine in the README).
+
+use backprop::{
+    train, Architecture, EpochReport, Init, Mnist, Monitor, Network, Progress, SgdConfig,
+    TrainConfig,
+};
+
+/// Prints each epoch as it ends: the library itself never prints.
+struct PrintEpochs;
+
+impl Progress for PrintEpochs {
+    fn epoch_end(&mut self, r: &EpochReport) {
+        let test = r.test.as_ref().unwrap();
+        println!(
+            "epoch {:>2}: train cost {:.4}, test accuracy {:.2}% ({:.2} s)",
+            r.epoch,
+            r.train_cost,
+            100.0 * test.accuracy(),
+            r.seconds
+        );
+    }
+}
+
+fn main() -> backprop::Result<()> {
+    let mnist = Mnist::bundled()?;
+    let config = TrainConfig::default(); // 30 epochs, batches of 10, seed 3
+    let mut net = Network::<f32>::new(&Architecture::notes(), Init::Normal, config.seed)?;
+    let mut sgd = SgdConfig::default().build()?; // η = 1.5
+    let monitor = Monitor {
+        test: Some(&mnist.test),
+        validation: None,
+    };
+    train(
+        &mut net,
+        &mut sgd,
+        &mnist.train,
+        monitor,
+        &config,
+        &mut PrintEpochs,
+    )?;
+    Ok(())
+}
