@@ -1,8 +1,9 @@
-"""Epoch time of backprop vs PyTorch on W1 and W2 (see train_epoch.py), as a Markdown table.
+"""Epoch time of backprop vs PyTorch (workloads in train_epoch.py), as a Markdown table.
 
 Run with the benchmark venv's python from anywhere; backprop must be built (target/release/backprop).
-For each workload it runs `backprop bench --json`, then train_epoch.py with 1 and with 2 threads,
-back to back, and keeps PyTorch's better thread count. Times are best-of-N epochs.
+For W1 and W2 it runs `backprop bench --json`, then train_epoch.py with 1 and with 2 threads,
+back to back, and keeps PyTorch's better thread count. W3/W3b (Adam) run on PyTorch only: backprop
+has no Adam yet, so its column says n/a. Times are best-of-N epochs.
 """
 import argparse
 import json
@@ -39,8 +40,11 @@ def main():
     a = p.parse_args()
     ep = ["--epochs", str(a.epochs)]
     rows, torch_version = [], None
-    for w in ["W1", "W2"]:
-        ours = run_json([str(BACKPROP), "bench", "--json", *OURS[w], *COMMON, *ep], REPO)
+    for w in ["W1", "W2", "W3", "W3b"]:
+        ours = None
+        if w in OURS:
+            ours = run_json([str(BACKPROP), "bench", "--json", *OURS[w], *COMMON, *ep], REPO)
+            print(f"# {w} backprop: epochs {[round(s, 3) for s in ours['epoch_seconds']]} s", file=sys.stderr)
         torch_runs = [run_json([sys.executable, str(HERE / "train_epoch.py"), "--workload", w,
                                 "--threads", str(t), *ep], HERE) for t in (1, 2)]
         for r in torch_runs:
@@ -48,18 +52,15 @@ def main():
                   f" test accuracy {r['test_accuracy']:.4f}", file=sys.stderr)
         best = min(torch_runs, key=lambda r: r["best_seconds"])
         torch_version = best["torch_version"]
-        rows.append((w, ours["best_seconds"], best["best_seconds"], best["threads"]))
-    for w in ["W3", "W3b"]:
-        rows.append((w, None, None, None))
+        rows.append((w, ours and ours["best_seconds"], best["best_seconds"], best["threads"]))
 
     print(f"CPU: {cpu_model()}, nproc: {os.cpu_count()}, torch {torch_version}, best of {a.epochs} epochs\n")
     print("| workload | backprop s/epoch | PyTorch s/epoch (threads) | ratio (PyTorch / backprop) |")
     print("|---|---|---|---|")
     for w, ours, theirs, t in rows:
-        if ours is None:
-            print(f"| {w} | n/a | not run (see train_epoch.py) | n/a |")
-        else:
-            print(f"| {w} | {ours:.3f} | {theirs:.3f} ({t}) | {theirs / ours:.1f}x |")
+        ratio = "n/a" if ours is None else f"{theirs / ours:.1f}x"
+        ours = "n/a" if ours is None else f"{ours:.3f}"
+        print(f"| {w} | {ours} | {theirs:.3f} ({t}) | {ratio} |")
 
 
 if __name__ == "__main__":
