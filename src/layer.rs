@@ -142,15 +142,7 @@ impl<T: Real> Dense<T> {
         prev: Option<(Activation, &mut [T])>,
     ) {
         let dc_dz = &dc_dz[..batch * self.n_out];
-        matmul_at_b(
-            self.n_out,
-            self.n_in,
-            batch,
-            dc_dz,
-            a_prev,
-            &mut grad.dc_dw,
-            false,
-        );
+        matmul_at_b(self.n_out, self.n_in, batch, dc_dz, a_prev, &mut grad.dc_dw);
         grad.dc_db.copy_from_slice(&dc_dz[..self.n_out]);
         for row in dc_dz.chunks_exact(self.n_out).skip(1) {
             for (db, &d) in grad.dc_db.iter_mut().zip(row) {

@@ -6,6 +6,7 @@
 //! θ^(t+1) = θ^t − η ∇C(θ^t)
 //! ```
 
+use crate::linalg::axpy;
 use crate::{Error, Gradient, Network, Real, Result};
 use serde::{Deserialize, Serialize};
 
@@ -55,14 +56,11 @@ pub struct Sgd<T> {
 
 impl<T: Real> Optimizer<T> for Sgd<T> {
     fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>) {
-        let eta = self.learning_rate;
+        // w ← w + (−η)·∂C/∂w, which is exactly w − η·∂C/∂w.
+        let minus_eta = -self.learning_rate;
         for (layer, g) in net.layers.iter_mut().zip(&grad.layers) {
-            for (w, &dw) in layer.weights.iter_mut().zip(&g.dc_dw) {
-                *w -= eta * dw;
-            }
-            for (b, &db) in layer.biases.iter_mut().zip(&g.dc_db) {
-                *b -= eta * db;
-            }
+            axpy(minus_eta, &g.dc_dw, &mut layer.weights);
+            axpy(minus_eta, &g.dc_db, &mut layer.biases);
         }
     }
 }

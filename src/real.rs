@@ -36,6 +36,8 @@ pub trait Real:
     const EPSILON: Self;
     /// Converts from `f64`, rounding to nearest.
     fn from_f64(x: f64) -> Self;
+    /// Converts a byte exactly.
+    fn from_u8(x: u8) -> Self;
     /// Converts to `f64` exactly.
     fn to_f64(self) -> f64;
     /// e^x.
@@ -46,6 +48,8 @@ pub trait Real:
     fn tanh(self) -> Self;
     /// Square root.
     fn sqrt(self) -> Self;
+    /// self · a + b with one rounding (fast only where the CPU has FMA).
+    fn mul_add(self, a: Self, b: Self) -> Self;
     /// The larger of two numbers (NaN-ignoring, like `f32::max`).
     fn max(self, other: Self) -> Self;
     /// The smaller of two numbers (NaN-ignoring, like `f32::min`).
@@ -62,6 +66,10 @@ macro_rules! impl_real {
             const EPSILON: Self = <$t>::EPSILON;
             #[inline(always)]
             fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            #[inline(always)]
+            fn from_u8(x: u8) -> Self {
                 x as $t
             }
             #[inline(always)]
@@ -83,6 +91,10 @@ macro_rules! impl_real {
             #[inline(always)]
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                <$t>::mul_add(self, a, b)
             }
             #[inline(always)]
             fn max(self, other: Self) -> Self {

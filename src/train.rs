@@ -178,7 +178,12 @@ pub fn train<T: Real, O: Optimizer<T>>(
         progress.epoch_start(epoch, config.epochs, n_batches);
         rng.shuffle(&mut order);
         let mut total_cost = 0.0;
-        for (b, batch) in order.chunks(batch_size).enumerate() {
+        let mut batches = order.chunks(batch_size).peekable();
+        let mut b = 0;
+        while let Some(batch) = batches.next() {
+            if let Some(next) = batches.peek() {
+                data.prefetch(next);
+            }
             data.fill_inputs(batch, ws.input_mut(batch.len()));
             data.fill_targets(batch, &mut y);
             let cost = net.backprop_batch(&mut ws, &y, batch.len(), &mut grad);
@@ -191,7 +196,8 @@ pub fn train<T: Real, O: Optimizer<T>>(
             }
             optimizer.step(net, &grad);
             total_cost += cost.to_f64();
-            progress.batch_end(b + 1);
+            b += 1;
+            progress.batch_end(b);
         }
         let seconds = start.elapsed().as_secs_f64();
         if !net.is_finite() {

@@ -1,0 +1,166 @@
+//! The f32 kernels of [`super`] written with AVX2 and FMA intrinsics, so the tile of partial sums
+//! provably lives in registers (the portable versions leave LLVM free to spill it to the stack,
+//! which it does). Same tiles, same order of summation as the portable kernels' structure;
+//! results differ from them only by FMA's single rounding.
+
+use std::arch::x86_64::*;
+
+/// Sums the 8 lanes of `v` pairwise in a fixed order: (0+4, 1+5, 2+6, 3+7), then (0+2, 1+3), then 0+1.
+#[inline(always)]
+unsafe fn reduce(v: __m256) -> f32 {
+    let s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    let s1 = _mm_add_ss(s2, _mm_shuffle_ps::<0b01>(s2, s2));
+    _mm_cvtss_f32(s1)
+}
+
+/// A MR×NR tile of c = a·bᵀ (a m×k, b n×k, both row-major), rows i0.., columns j0...
+#[inline(always)]
+unsafe fn dot_tile<const MR: usize, const NR: usize>(
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    n: usize,
+    (i0, j0): (usize, usize),
+    accumulate: bool,
+) {
+    let ap: [*const f32; MR] = std::array::from_fn(|i| a.as_ptr().add((i0 + i) * k));
+    let bp: [*const f32; NR] = std::array::from_fn(|j| b.as_ptr().add((j0 + j) * k));
+    let mut acc = [[_mm256_setzero_ps(); NR]; MR];
+    let chunks = k / 8;
+    for ch in 0..chunks {
+        let p = ch * 8;
+        let bv: [__m256; NR] = std::array::from_fn(|j| _mm256_loadu_ps(bp[j].add(p)));
+        for i in 0..MR {
+            let av = _mm256_loadu_ps(ap[i].add(p));
+            for j in 0..NR {
+                acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
+            }
+        }
+    }
+    for i in 0..MR {
+        for j in 0..NR {
+            let mut s = reduce(acc[i][j]);
+            for p in chunks * 8..k {
+                s = (*ap[i].add(p)).mul_add(*bp[j].add(p), s);
+            }
+            let d = &mut c[(i0 + i) * n + j0 + j];
+            *d = if accumulate { *d + s } else { s };
+        }
+    }
+}
+
+/// c = a · bᵀ (or c += a · bᵀ), a m×k, b n×k, c m×n.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA, and the slices must hold m×k, n×k and m×n elements.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn a_bt(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    macro_rules! tile {
+        ($mr:literal, $nr:literal, $i:expr, $j:expr) => {
+            dot_tile::<$mr, $nr>(k, a, b, c, n, ($i, $j), accumulate)
+        };
+    }
+    // Rows of b (the weights) outer: a tile of 4 of them stays in L1 while every pair of rows
+    // of a (the samples) passes by.
+    let mut j = 0;
+    while j < n {
+        let nr = (n - j).min(4);
+        let mut i = 0;
+        while i < m {
+            let mr = (m - i).min(2);
+            match (mr, nr) {
+                (2, 4) => tile!(2, 4, i, j),
+                (2, 3) => tile!(2, 3, i, j),
+                (2, 2) => tile!(2, 2, i, j),
+                (2, 1) => tile!(2, 1, i, j),
+                (1, 4) => tile!(1, 4, i, j),
+                (1, 3) => tile!(1, 3, i, j),
+                (1, 2) => tile!(1, 2, i, j),
+                _ => tile!(1, 1, i, j),
+            }
+            i += mr;
+        }
+        j += nr;
+    }
+}
+
+/// MR rows of c = A · b, columns j..j + 16, where A(i, p) = a[i·a_rs + p·a_cs] and b is k×n:
+/// two registers per row, summing over p in order.
+#[inline(always)]
+unsafe fn rows_tile<const MR: usize>(
+    n: usize,
+    k: usize,
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    c: &mut [f32],
+    (i0, j): (usize, usize),
+) {
+    let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    for p in 0..k {
+        let b0 = _mm256_loadu_ps(bp.add(p * n + j));
+        let b1 = _mm256_loadu_ps(bp.add(p * n + j + 8));
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let s = _mm256_broadcast_ss(&*ap.add((i0 + r) * a_rs + p * a_cs));
+            acc[0] = _mm256_fmadd_ps(s, b0, acc[0]);
+            acc[1] = _mm256_fmadd_ps(s, b1, acc[1]);
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        _mm256_storeu_ps(cp.add((i0 + r) * n + j), acc[0]);
+        _mm256_storeu_ps(cp.add((i0 + r) * n + j + 8), acc[1]);
+    }
+}
+
+/// c = A · b, where A(i, p) = a[i·a_rs + p·a_cs], b k×n, c m×n.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA, and the slices must hold every element those indices reach.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn rows(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    strides: (usize, usize),
+    b: &[f32],
+    c: &mut [f32],
+) {
+    // Column chunks outer: the k×16 block of b stays in L1 while every tile of rows uses it.
+    let chunks = n / 16;
+    for ch in 0..chunks {
+        let j = ch * 16;
+        let mut i = 0;
+        while i < m {
+            let mr = (m - i).min(4);
+            match mr {
+                4 => rows_tile::<4>(n, k, a, strides, b, c, (i, j)),
+                3 => rows_tile::<3>(n, k, a, strides, b, c, (i, j)),
+                2 => rows_tile::<2>(n, k, a, strides, b, c, (i, j)),
+                _ => rows_tile::<1>(n, k, a, strides, b, c, (i, j)),
+            }
+            i += mr;
+        }
+    }
+    let (a_rs, a_cs) = strides;
+    for i in 0..m {
+        for j in chunks * 16..n {
+            let mut s = 0.0f32;
+            for p in 0..k {
+                s = a[i * a_rs + p * a_cs].mul_add(b[p * n + j], s);
+            }
+            c[i * n + j] = s;
+        }
+    }
+}
