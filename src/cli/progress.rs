@@ -19,7 +19,7 @@ impl Progress for Bar {
         let bar = ProgressBar::new(batches as u64);
         bar.set_style(
             ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} batches {per_sec} {eta}",
+                "epoch {prefix} [{bar:30}] {pos}/{len} batches, {eta} left",
             )
             .expect("valid template")
             .progress_chars("=> "),
