@@ -4,19 +4,14 @@
 //! Run with `cargo bench --bench train_step`; throughput is in samples per second.
 
 use backprop::{
-    train, Activation, Architecture, Cost, Gradient, Init, Mnist, Monitor, Network, Optimizer,
-    SgdConfig, TrainConfig, Workspace,
+    train, Architecture, Gradient, Init, Mnist, Monitor, Network, Optimizer, SgdConfig,
+    TrainConfig, Workspace,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 
 fn sigmoid_net(sizes: &[usize]) -> Network<f32> {
-    let arch = Architecture::uniform(
-        sizes.to_vec(),
-        Activation::Sigmoid,
-        Activation::Sigmoid,
-        Cost::Quadratic,
-    );
+    let arch = Architecture::sigmoid(sizes.to_vec());
     Network::new(&arch, Init::Normal, 1).unwrap()
 }
 

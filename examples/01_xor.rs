@@ -6,19 +6,13 @@
 //! output for each of the four inputs: class 1 exactly for (0,1) and (1,0).
 
 use backprop::{
-    evaluate, train, Activation, Architecture, Cost, Dataset, Init, Monitor, Network, SgdConfig,
-    TrainConfig,
+    evaluate, train, Architecture, Dataset, Init, Monitor, Network, SgdConfig, TrainConfig,
 };
 
 fn main() -> backprop::Result<()> {
     let inputs = vec![0., 0., 0., 1., 1., 0., 1., 1.];
     let xor = Dataset::from_floats(inputs, vec![0, 1, 1, 0], 2, 2)?;
-    let arch = Architecture::uniform(
-        vec![2, 3, 2],
-        Activation::Sigmoid,
-        Activation::Sigmoid,
-        Cost::Quadratic,
-    );
+    let arch = Architecture::sigmoid(vec![2, 3, 2]);
     let mut net = Network::<f32>::new(&arch, Init::Normal, 5)?;
     let mut sgd = SgdConfig { learning_rate: 2.0 }.build()?;
     let config = TrainConfig {

@@ -29,8 +29,13 @@ pub struct Architecture {
 impl Architecture {
     /// The notes' network: 784-16-16-10, sigmoid everywhere, quadratic cost.
     pub fn notes() -> Self {
+        Architecture::sigmoid(vec![784, 16, 16, 10])
+    }
+
+    /// The notes' kind of network with any layer sizes: sigmoid everywhere, quadratic cost.
+    pub fn sigmoid(sizes: Vec<usize>) -> Self {
         Architecture::uniform(
-            vec![784, 16, 16, 10],
+            sizes,
             Activation::Sigmoid,
             Activation::Sigmoid,
             Cost::Quadratic,

@@ -54,6 +54,15 @@ impl Cost {
         }
     }
 
+    /// The output activation this cost goes with by default: softmax for log-likelihood,
+    /// sigmoid otherwise.
+    pub fn default_output(self) -> Activation {
+        match self {
+            Cost::LogLikelihood => Activation::Softmax,
+            _ => Activation::Sigmoid,
+        }
+    }
+
     /// C₀ of one sample, with output activations `a` and expected output `y`.
     pub fn value<T: Real>(self, a: &[T], y: &[T]) -> T {
         match self {

@@ -11,7 +11,7 @@
 //! effect compared absolutely: for them a pass means |backprop − numeric| ≤ 1e-9. The cost C is
 //! computed by [`Network::feedforward`], independently of the batched code being checked.
 
-use crate::{Gradient, Network, Workspace};
+use crate::{Activation, Cost, Gradient, Network, Workspace};
 use serde::{Deserialize, Serialize};
 
 /// Step of the central differences.
@@ -48,6 +48,23 @@ impl GradCheck {
     }
 }
 
+/// Every valid (hidden activation, output activation, cost) combination: 4 × 7 = 28 of them.
+pub fn combinations() -> Vec<(Activation, Activation, Cost)> {
+    let hidden = Activation::ALL
+        .into_iter()
+        .filter(|&a| a != Activation::Softmax);
+    hidden
+        .flat_map(|h| {
+            Activation::ALL.into_iter().flat_map(move |o| {
+                Cost::ALL
+                    .into_iter()
+                    .filter(move |c| c.fits(o))
+                    .map(move |c| (h, o, c))
+            })
+        })
+        .collect()
+}
+
 /// The mean cost C = (1/n) Σ C₀ over the batch, from the per-sample forward pass.
 fn mean_cost(net: &Network<f64>, x: &[f64], y: &[f64], batch: usize) -> f64 {
     let (n_in, n_out) = (net.n_inputs(), net.n_outputs());
@@ -72,7 +89,7 @@ pub fn relative_error(backprop: f64, numeric: f64) -> f64 {
 /// # Examples
 /// ```
 /// use backprop::{gradcheck, Activation, Architecture, Cost, Init, Network};
-/// let arch = Architecture::uniform(vec![3, 4, 2], Activation::Sigmoid, Activation::Sigmoid, Cost::Quadratic);
+/// let arch = Architecture::sigmoid(vec![3, 4, 2]);
 /// let net = Network::<f64>::new(&arch, Init::Normal, 7).unwrap();
 /// let check = gradcheck::check_gradients(&net, &[0.1, 0.5, 0.9], &[0.0, 1.0], 1);
 /// assert!(check.passed(), "{check:?}");

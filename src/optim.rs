@@ -68,18 +68,13 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Activation, Architecture, Cost, Init};
+    use crate::{Architecture, Init};
 
     #[test]
     fn one_sgd_step_by_hand() {
         // w = 0.5, b = −1, ∂C/∂w = 0.2, ∂C/∂b = −0.4, η = 1.5:
         // w ← 0.5 − 1.5·0.2 = 0.2;  b ← −1 − 1.5·(−0.4) = −0.4.
-        let arch = Architecture::uniform(
-            vec![1, 1],
-            Activation::Sigmoid,
-            Activation::Sigmoid,
-            Cost::Quadratic,
-        );
+        let arch = Architecture::sigmoid(vec![1, 1]);
         let mut net = Network::<f64>::new(&arch, Init::Normal, 0).unwrap();
         net.layers[0].weights[0] = 0.5;
         net.layers[0].biases[0] = -1.0;

@@ -139,9 +139,9 @@ pub fn check_fits<T: Real>(net: &Network<T>, data: &Dataset) -> Result<()> {
 ///
 /// # Examples
 /// ```
-/// use backprop::{train, Activation, Architecture, Cost, Dataset, Init, Monitor, Network, SgdConfig, TrainConfig};
+/// use backprop::{train, Architecture, Dataset, Init, Monitor, Network, SgdConfig, TrainConfig};
 /// let xor = Dataset::from_floats(vec![0., 0., 0., 1., 1., 0., 1., 1.], vec![0, 1, 1, 0], 2, 2).unwrap();
-/// let arch = Architecture::uniform(vec![2, 4, 2], Activation::Sigmoid, Activation::Sigmoid, Cost::Quadratic);
+/// let arch = Architecture::sigmoid(vec![2, 4, 2]);
 /// let mut net = Network::<f32>::new(&arch, Init::Normal, 3).unwrap();
 /// let mut sgd = SgdConfig { learning_rate: 2.0 }.build().unwrap();
 /// let config = TrainConfig { epochs: 2000, batch_size: 4, seed: 1 };

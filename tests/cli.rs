@@ -120,6 +120,72 @@ fn train_inspect_eval_on_mnist() {
 }
 
 #[test]
+fn validation_split_and_json_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let out = backprop()
+        .args([
+            "train",
+            "--validation",
+            "10000",
+            "--limit",
+            "2000",
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+        ])
+        .args(["--json", "--out"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (val, test) = (
+        line["validation_accuracy"].as_f64().unwrap(),
+        line["test_accuracy"].as_f64().unwrap(),
+    );
+    // Well above chance (10%) after one short epoch, and the held-out training images are about
+    // as hard as the test images.
+    assert!(val > 0.2 && (val - test).abs() < 0.05, "{line}");
+    // The table shows the validation columns too.
+    backprop()
+        .args([
+            "train",
+            "--validation",
+            "100",
+            "--limit",
+            "500",
+            "--epochs",
+            "1",
+            "--out",
+        ])
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("val cost   val acc"));
+    let out = backprop()
+        .args(["inspect", "--json"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["sizes"], serde_json::json!([784, 16, 16, 10]));
+    assert_eq!(info["parameters"], 13_002);
+    assert_eq!(info["cost"], "quadratic");
+    // Holding out everything is refused.
+    let err = fails(backprop().args(["train", "--validation", "60000"]));
+    assert!(
+        err.contains("cannot hold out 60000 of 60000 samples"),
+        "{err}"
+    );
+}
+
+#[test]
 fn another_idx_dataset_trains_and_evaluates_through_data() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("toy");

@@ -1,29 +1,8 @@
 //! Backpropagation against central finite differences, for every activation × cost pair over
 //! random layer sizes, and the batched fast path against the per-sample reference.
 
-use backprop::gradcheck::{check_gradients, compare, TOLERANCE};
+use backprop::gradcheck::{check_gradients, combinations, compare, TOLERANCE};
 use backprop::{Activation, Architecture, Cost, Gradient, Init, Network, Rng, Workspace};
-
-/// Every valid (hidden activation, output activation, cost) combination.
-fn combinations() -> Vec<(Activation, Activation, Cost)> {
-    let hidden = [
-        Activation::Sigmoid,
-        Activation::Tanh,
-        Activation::Relu,
-        Activation::Identity,
-    ];
-    let mut v = Vec::new();
-    for h in hidden {
-        for o in Activation::ALL {
-            for c in Cost::ALL {
-                if c.fits(o) {
-                    v.push((h, o, c));
-                }
-            }
-        }
-    }
-    v
-}
 
 /// A random network with 1 to 3 hidden layers of 1 to 9 neurons, a random batch and one-hot
 /// targets, all from `seed`.

@@ -13,12 +13,7 @@ fn xor() -> Dataset {
 #[test]
 fn xor_learns() {
     let data = xor();
-    let arch = Architecture::uniform(
-        vec![2, 3, 2],
-        Activation::Sigmoid,
-        Activation::Sigmoid,
-        Cost::Quadratic,
-    );
+    let arch = Architecture::sigmoid(vec![2, 3, 2]);
     let mut net = Network::<f32>::new(&arch, Init::Normal, 5).unwrap();
     let before = evaluate(&net, &data).unwrap();
     let mut sgd = SgdConfig { learning_rate: 2.0 }.build().unwrap();
@@ -161,12 +156,7 @@ fn divergence_stops_training_with_a_clear_error() {
 #[test]
 fn a_network_that_does_not_fit_the_data_is_refused() {
     let m = mnist();
-    let arch = Architecture::uniform(
-        vec![100, 10],
-        Activation::Sigmoid,
-        Activation::Sigmoid,
-        Cost::Quadratic,
-    );
+    let arch = Architecture::sigmoid(vec![100, 10]);
     let mut net = Network::<f32>::new(&arch, Init::Normal, 1).unwrap();
     let mut sgd = SgdConfig::default().build().unwrap();
     let err = train(
@@ -182,12 +172,7 @@ fn a_network_that_does_not_fit_the_data_is_refused() {
         err.to_string(),
         "shape mismatch: the network takes 100 inputs but the data has 784 per sample"
     );
-    let arch = Architecture::uniform(
-        vec![784, 3],
-        Activation::Sigmoid,
-        Activation::Sigmoid,
-        Cost::Quadratic,
-    );
+    let arch = Architecture::sigmoid(vec![784, 3]);
     let net = Network::<f32>::new(&arch, Init::Normal, 1).unwrap();
     let err = evaluate(&net, &m.test).unwrap_err();
     assert_eq!(
@@ -199,12 +184,7 @@ fn a_network_that_does_not_fit_the_data_is_refused() {
 #[test]
 fn impossible_hyper_parameters_are_refused_before_training() {
     let data = xor();
-    let arch = Architecture::uniform(
-        vec![2, 2],
-        Activation::Sigmoid,
-        Activation::Sigmoid,
-        Cost::Quadratic,
-    );
+    let arch = Architecture::sigmoid(vec![2, 2]);
     let mut net = Network::<f32>::new(&arch, Init::Normal, 1).unwrap();
     let before = net.clone();
     let mut sgd = SgdConfig::default().build().unwrap();

@@ -1,7 +1,7 @@
 //! `backprop gradcheck`: backpropagation against central finite differences.
 
 use anyhow::bail;
-use backprop::gradcheck::{check_gradients, GradCheck, TOLERANCE};
+use backprop::gradcheck::{check_gradients, combinations, GradCheck, TOLERANCE};
 use backprop::{Activation, Architecture, Cost, Init, Network, Rng};
 use clap::Args;
 use serde_json::json;
@@ -58,28 +58,12 @@ pub fn run(args: GradcheckArgs) -> anyhow::Result<ExitCode> {
         bail!("--batch must be at least 1");
     }
     let archs: Vec<Architecture> = if args.all {
-        let hidden = [
-            Activation::Sigmoid,
-            Activation::Tanh,
-            Activation::Relu,
-            Activation::Identity,
-        ];
-        let mut v = Vec::new();
-        for h in hidden {
-            for o in Activation::ALL {
-                for c in Cost::ALL {
-                    if c.fits(o) {
-                        v.push(Architecture::uniform(args.layers.clone(), h, o, c));
-                    }
-                }
-            }
-        }
-        v
+        combinations()
+            .into_iter()
+            .map(|(h, o, c)| Architecture::uniform(args.layers.clone(), h, o, c))
+            .collect()
     } else {
-        let output = args.output_activation.unwrap_or(match args.cost {
-            Cost::LogLikelihood => Activation::Softmax,
-            _ => Activation::Sigmoid,
-        });
+        let output = args.output_activation.unwrap_or(args.cost.default_output());
         vec![Architecture::uniform(
             args.layers.clone(),
             args.activation,

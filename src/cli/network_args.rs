@@ -71,10 +71,7 @@ impl NetworkArgs {
                 sizes
             }
         };
-        let output = self.output_activation.unwrap_or(match self.cost {
-            Cost::LogLikelihood => Activation::Softmax,
-            _ => Activation::Sigmoid,
-        });
+        let output = self.output_activation.unwrap_or(self.cost.default_output());
         Ok(Architecture::uniform(
             sizes,
             self.activation,
