@@ -4,7 +4,7 @@
 //! Run with `cargo bench --bench train_step`; throughput is in samples per second.
 
 use backprop::{
-    train, Architecture, Gradient, Init, Mnist, Monitor, Network, Optimizer, SgdConfig,
+    train, Architecture, Gradient, Init, Mnist, Monitor, Network, Optimizer, OptimizerConfig,
     TrainConfig, Workspace,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -23,7 +23,7 @@ fn step(c: &mut Criterion) {
         let mut net = sigmoid_net(&[784, 16, 16, 10]);
         let mut ws = Workspace::new(&net, batch);
         let mut grad = Gradient::zeros_like(&net);
-        let mut sgd = SgdConfig::default().build().unwrap();
+        let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
         let indices: Vec<usize> = (0..batch).collect();
         let mut y = vec![0f32; batch * 10];
         mnist.train.fill_inputs(&indices, ws.input_mut(batch));
@@ -52,11 +52,12 @@ fn epoch(c: &mut Criterion) {
     ] {
         group.bench_function(name, |b| {
             let mut net = sigmoid_net(&sizes);
-            let mut sgd = SgdConfig::default().build().unwrap();
+            let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
             let config = TrainConfig {
                 epochs: 1,
                 batch_size: 10,
                 seed: 1,
+                ..Default::default()
             };
             b.iter(|| {
                 train(

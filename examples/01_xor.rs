@@ -6,7 +6,7 @@
 //! output for each of the four inputs: class 1 exactly for (0,1) and (1,0).
 
 use backprop::{
-    evaluate, train, Architecture, Dataset, Init, Monitor, Network, SgdConfig, TrainConfig,
+    evaluate, train, Architecture, Dataset, Init, Monitor, Network, OptimizerConfig, TrainConfig,
 };
 
 fn main() -> backprop::Result<()> {
@@ -14,11 +14,12 @@ fn main() -> backprop::Result<()> {
     let xor = Dataset::from_floats(inputs, vec![0, 1, 1, 0], 2, 2)?;
     let arch = Architecture::sigmoid(vec![2, 3, 2]);
     let mut net = Network::<f32>::new(&arch, Init::Normal, 5)?;
-    let mut sgd = SgdConfig { learning_rate: 2.0 }.build()?;
+    let mut sgd = OptimizerConfig::sgd(2.0).build(&net, 1)?;
     let config = TrainConfig {
         epochs: 500,
         batch_size: 4,
         seed: 1,
+        ..Default::default()
     };
     for round in 1..=6 {
         train(

@@ -7,7 +7,7 @@
 //! (93.85% with the default seed 3 on the machine in the README).
 
 use backprop::{
-    train, Architecture, EpochReport, Init, Mnist, Monitor, Network, Progress, SgdConfig,
+    train, Architecture, EpochReport, Init, Mnist, Monitor, Network, OptimizerConfig, Progress,
     TrainConfig,
 };
 
@@ -31,7 +31,7 @@ fn main() -> backprop::Result<()> {
     let mnist = Mnist::bundled()?;
     let config = TrainConfig::default(); // 30 epochs, batches of 10, seed 3
     let mut net = Network::<f32>::new(&Architecture::notes(), Init::Normal, config.seed)?;
-    let mut sgd = SgdConfig::default().build()?; // η = 1.5
+    let mut sgd = OptimizerConfig::default().build(&net, 1)?; // η = 1.5
     let monitor = Monitor {
         test: Some(&mnist.test),
         validation: None,

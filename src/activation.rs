@@ -11,6 +11,7 @@
 //! sigmoid   σ(z) = 1 / (1 + e^−z)        σ'(z) = σ(z)(1 − σ(z)) = a(1 − a)
 //! tanh      σ(z) = tanh z                σ'(z) = 1 − tanh² z    = 1 − a²
 //! relu      σ(z) = max(0, z)             σ'(z) = 1 if z > 0     = 1 if a > 0, else 0
+//! leaky     σ(z) = max(αz, z), α = 0.01  σ'(z) = 1 if z > 0     = 1 if a > 0, else α
 //! identity  σ(z) = z                     σ'(z) = 1
 //! softmax   a_j = e^{z_j} / Σ_i e^{z_i}  ∂a_i/∂z_j = a_i(δ_ij − a_j)
 //! ```
@@ -20,6 +21,9 @@
 
 use crate::Real;
 use serde::{Deserialize, Serialize};
+
+/// α of the leaky ReLU: its slope for negative inputs.
+pub const LEAKY_SLOPE: f64 = 0.01;
 
 /// The activation function of a layer. Its lowercase name is used on the command line and in
 /// model files.
@@ -32,6 +36,9 @@ pub enum Activation {
     Tanh,
     /// Rectified linear unit, max(0, z).
     Relu,
+    /// Leaky ReLU, max(αz, z) with α = [`LEAKY_SLOPE`]: a ReLU that never stops learning.
+    #[serde(rename = "leaky-relu")]
+    LeakyRelu,
     /// σ(z) = z.
     Identity,
     /// Normalised exponentials; output layer only.
@@ -40,10 +47,11 @@ pub enum Activation {
 
 impl Activation {
     /// Every activation, in a fixed order.
-    pub const ALL: [Activation; 5] = [
+    pub const ALL: [Activation; 6] = [
         Activation::Sigmoid,
         Activation::Tanh,
         Activation::Relu,
+        Activation::LeakyRelu,
         Activation::Identity,
         Activation::Softmax,
     ];
@@ -54,6 +62,7 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Relu => "relu",
+            Activation::LeakyRelu => "leaky-relu",
             Activation::Identity => "identity",
             Activation::Softmax => "softmax",
         }
@@ -67,6 +76,13 @@ impl Activation {
             Activation::Sigmoid => T::ONE / (T::ONE + (-z).exp()),
             Activation::Tanh => z.tanh(),
             Activation::Relu => z.max(T::ZERO),
+            Activation::LeakyRelu => {
+                if z > T::ZERO {
+                    z
+                } else {
+                    T::from_f64(LEAKY_SLOPE) * z
+                }
+            }
             Activation::Identity => z,
             Activation::Softmax => panic!("softmax needs the whole layer: use Activation::apply"),
         }
@@ -83,6 +99,13 @@ impl Activation {
                     T::ONE
                 } else {
                     T::ZERO
+                }
+            }
+            Activation::LeakyRelu => {
+                if a > T::ZERO {
+                    T::ONE
+                } else {
+                    T::from_f64(LEAKY_SLOPE)
                 }
             }
             Activation::Identity => T::ONE,
@@ -149,7 +172,7 @@ impl std::str::FromStr for Activation {
             .into_iter()
             .find(|a| a.name() == s)
             .ok_or_else(|| {
-                format!("unknown activation {s:?}, expected one of sigmoid, tanh, relu, identity, softmax")
+                format!("unknown activation {s:?}, expected one of sigmoid, tanh, relu, leaky-relu, identity, softmax")
             })
     }
 }
@@ -174,6 +197,7 @@ mod tests {
             Activation::Sigmoid,
             Activation::Tanh,
             Activation::Relu,
+            Activation::LeakyRelu,
             Activation::Identity,
         ] {
             for &z in &[-2.3f64, -0.4, 0.3, 1.7] {

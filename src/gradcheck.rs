@@ -48,7 +48,7 @@ impl GradCheck {
     }
 }
 
-/// Every valid (hidden activation, output activation, cost) combination: 4 × 7 = 28 of them.
+/// Every valid (hidden activation, output activation, cost) combination: 5 × 8 = 40 of them.
 pub fn combinations() -> Vec<(Activation, Activation, Cost)> {
     let hidden = Activation::ALL
         .into_iter()

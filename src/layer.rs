@@ -126,11 +126,12 @@ impl<T: Real> Dense<T> {
     /// ∂C/∂b_j  = Σ_samples ∂C/∂z_j                 column sums of Δ
     /// ```
     ///
-    /// If `prev` is given — the previous layer's σ and activations, and a buffer — it also
-    /// receives that layer's ∂C/∂z, ready for its own backward step:
+    /// `a_prev` is what this layer was fed: the previous layer's activations, after dropout if
+    /// there was any. If `prev` is given, its buffer receives the previous layer's ∂C/∂z, ready
+    /// for that layer's own backward step (m is the dropout mask, 1 without dropout):
     ///
     /// ```text
-    /// ∂C/∂z_k^(L−1) = σ'(z_k^(L−1)) · Σ_j w_jk ∂C/∂z_j     σ'(Z_prev) ⊙ (Δ · W)
+    /// ∂C/∂z_k^(L−1) = σ'(z_k^(L−1)) · m_k · Σ_j w_jk ∂C/∂z_j     σ'(Z_prev) ⊙ M ⊙ (Δ · W)
     /// ```
     /// The first layer skips this: nobody needs ∂C/∂x.
     pub fn backward_batch(
@@ -139,7 +140,7 @@ impl<T: Real> Dense<T> {
         a_prev: &[T],
         dc_dz: &[T],
         grad: &mut LayerGradient<T>,
-        prev: Option<(Activation, &mut [T])>,
+        prev: Option<PrevLayer<'_, T>>,
     ) {
         let dc_dz = &dc_dz[..batch * self.n_out];
         matmul_at_b(self.n_out, self.n_in, batch, dc_dz, a_prev, &mut grad.dc_dw);
@@ -149,8 +150,8 @@ impl<T: Real> Dense<T> {
                 *db += d;
             }
         }
-        if let Some((prev_activation, dc_dz_prev)) = prev {
-            let dc_dz_prev = &mut dc_dz_prev[..batch * self.n_in];
+        if let Some(prev) = prev {
+            let dc_dz_prev = &mut prev.dc_dz[..batch * self.n_in];
             matmul_a_b(
                 batch,
                 self.n_in,
@@ -159,17 +160,39 @@ impl<T: Real> Dense<T> {
                 &self.weights,
                 dc_dz_prev,
             );
-            let a_prev = &a_prev[..batch * self.n_in];
-            match prev_activation {
-                Activation::Softmax => unreachable!("softmax is only allowed in the output layer"),
-                act => {
-                    for (d, &a) in dc_dz_prev.iter_mut().zip(a_prev) {
+            let a = &prev.a[..batch * self.n_in];
+            let act = prev.activation;
+            assert!(
+                act != Activation::Softmax,
+                "softmax is only allowed in the output layer"
+            );
+            match prev.mask {
+                None => {
+                    for (d, &a) in dc_dz_prev.iter_mut().zip(a) {
                         *d *= act.sigma_prime(a);
+                    }
+                }
+                Some(mask) => {
+                    for ((d, &a), &m) in dc_dz_prev.iter_mut().zip(a).zip(mask) {
+                        *d *= m * act.sigma_prime(a);
                     }
                 }
             }
         }
     }
+}
+
+/// The layer before the one stepping backwards, as [`Dense::backward_batch`] needs it.
+#[derive(Debug)]
+pub struct PrevLayer<'a, T> {
+    /// Its activation function σ (not softmax).
+    pub activation: Activation,
+    /// Its activations a = σ(z), before dropout, batch × n.
+    pub a: &'a [T],
+    /// Its dropout mask (0 or 1/keep per activation), if dropout was applied.
+    pub mask: Option<&'a [T]>,
+    /// Receives its ∂C/∂z, batch × n.
+    pub dc_dz: &'a mut [T],
 }
 
 impl<T: Real> LayerGradient<T> {

@@ -19,7 +19,7 @@
 //! | ∂C₀/∂w_jk = a_k^(L−1) σ'(z_j) ∂C₀/∂a_j, ∂C₀/∂b_j = σ'(z_j) ∂C₀/∂a_j | [`Dense::backprop`] |
 //! | ∂C₀/∂a_k^(L−1) = Σ_j w_jk σ'(z_j) ∂C₀/∂a_j, then keep going backwards | [`Dense::backprop`], [`Network::backprop`] |
 //! | ∂C/∂w = (1/n) Σ_k ∂C_k/∂w over the samples | [`Network::backprop_batch`] |
-//! | θ^(t+1) = θ^t − η ∇C(θ^t) | [`Sgd`] |
+//! | θ^(t+1) = θ^t − η ∇C(θ^t) | [`Optim`] with [`Method::Sgd`] |
 //! | "backpropagation is gradient descent with an efficient way to compute the gradient" | [`train()`] |
 //!
 //! [`Network::backprop`] is the notes' chain rule, sample by sample, loop by loop: the reference.
@@ -29,10 +29,10 @@
 //! ## Example: the notes' network on MNIST
 //!
 //! ```no_run
-//! use backprop::{evaluate, train, Architecture, Init, Mnist, Monitor, Network, SgdConfig, TrainConfig};
+//! use backprop::{evaluate, train, Architecture, Init, Mnist, Monitor, Network, OptimizerConfig, TrainConfig};
 //! let mnist = Mnist::bundled()?;
 //! let mut net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 1)?;
-//! let mut sgd = SgdConfig::default().build()?; // η = 1.5
+//! let mut sgd = OptimizerConfig::default().build(&net, mnist.train.len())?; // SGD, η = 1.5
 //! let config = TrainConfig::default(); // 30 epochs, mini-batches of 10
 //! train(&mut net, &mut sgd, &mnist.train, Monitor { test: Some(&mnist.test), ..Default::default() }, &config, &mut ())?;
 //! println!("accuracy {:.2}%", 100.0 * evaluate(&net, &mnist.test)?.accuracy());
@@ -43,8 +43,10 @@
 
 mod activation;
 mod architecture;
+pub mod augment;
 mod cost;
 pub mod data;
+mod dropout;
 mod error;
 pub mod gradcheck;
 mod init;
@@ -55,19 +57,24 @@ mod network;
 mod optim;
 mod real;
 mod rng;
+pub mod schedule;
 mod train;
 
 pub use activation::Activation;
 pub use architecture::{Architecture, MAX_PARAMETERS};
+pub use augment::Augment;
 pub use cost::Cost;
 pub use data::{Dataset, Mnist};
+pub use dropout::Dropout;
 pub use error::{Error, Result};
 pub use init::Init;
 pub use layer::{Dense, LayerGradient};
 pub use network::{argmax, Gradient, Network, Workspace};
-pub use optim::{Optimizer, Sgd, SgdConfig};
+pub use optim::{Method, Optim, OptimState, Optimizer, OptimizerConfig};
 pub use real::Real;
 pub use rng::Rng;
+pub use schedule::Schedule;
 pub use train::{
-    check_fits, evaluate, train, EpochReport, Evaluation, Monitor, Progress, TrainConfig,
+    check_fits, evaluate, train, EpochReport, Evaluation, History, Monitor, Progress, Stop,
+    TrainConfig,
 };

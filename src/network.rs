@@ -6,8 +6,8 @@
 //! with matrix products and no allocation; training uses them, and tests check them against
 //! the reference.
 
-use crate::layer::{Dense, LayerGradient};
-use crate::{Architecture, Cost, Error, Init, Real, Result, Rng};
+use crate::layer::{Dense, LayerGradient, PrevLayer};
+use crate::{Architecture, Cost, Dropout, Error, Init, Real, Result, Rng};
 
 /// A feed-forward network of dense layers.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,15 +26,23 @@ pub struct Gradient<T> {
 }
 
 /// Buffers for mini-batch passes of one network, allocated once: the activations a^(l) of
-/// every layer and the errors ∂C/∂z^(l), for up to `capacity` samples.
+/// every layer and the errors ∂C/∂z^(l), for up to `capacity` samples; with dropout, the masks
+/// and the dropped-out activations too.
 #[derive(Clone, Debug)]
 pub struct Workspace<T> {
     capacity: usize,
-    n_inputs: usize,
+    /// n_0 … n_L.
+    sizes: Vec<usize>,
     /// a^(0) (the input) to a^(L), each batch × n_l.
     activations: Vec<Vec<T>>,
     /// ∂C/∂z^(l) for layers 1..=L, each batch × n_l.
     dc_dz: Vec<Vec<T>>,
+    /// Probability of keeping each activation of a^(0) … a^(L−1); 1 means no dropout there.
+    keep: Vec<f64>,
+    /// Dropout masks for a^(0) … a^(L−1): 0 or 1/keep per activation; empty where keep = 1.
+    masks: Vec<Vec<T>>,
+    /// a^(l) ⊙ mask^(l), what the next layer is fed during training; empty where keep = 1.
+    dropped: Vec<Vec<T>>,
 }
 
 impl<T: Real> Network<T> {
@@ -207,21 +215,42 @@ impl<T: Real> Network<T> {
     /// # Shapes
     /// Returns batch × n_outputs, one sample per row.
     pub fn forward_batch<'w>(&self, ws: &'w mut Workspace<T>, batch: usize) -> &'w [T] {
+        self.forward_impl(ws, batch, false)
+    }
+
+    /// The forward pass, with the workspace's dropout masks applied if `train`.
+    fn forward_impl<'w>(&self, ws: &'w mut Workspace<T>, batch: usize, train: bool) -> &'w [T] {
         assert!(
             batch <= ws.capacity,
             "batch {batch} exceeds the workspace's {}",
             ws.capacity
         );
+        assert_eq!(
+            ws.activations.len(),
+            self.layers.len() + 1,
+            "workspace of another network"
+        );
         for (l, layer) in self.layers.iter().enumerate() {
             let (before, after) = ws.activations.split_at_mut(l + 1);
-            layer.forward_batch(batch, &before[l], &mut after[0]);
+            let a = &before[l][..batch * layer.n_in];
+            let input = if train && !ws.masks[l].is_empty() {
+                let dropped = &mut ws.dropped[l][..a.len()];
+                for ((d, &a), &m) in dropped.iter_mut().zip(a).zip(&ws.masks[l]) {
+                    *d = a * m;
+                }
+                &*dropped
+            } else {
+                a
+            };
+            layer.forward_batch(batch, input, &mut after[0]);
         }
         &ws.activations[self.layers.len()][..batch * self.n_outputs()]
     }
 
     /// Backpropagation for a mini-batch: inputs in `ws.input_mut(batch)`, expected outputs `y`
     /// (batch × n_outputs). Writes the gradient of the batch's mean cost
-    /// C = (1/batch) Σ C₀ to `grad` and returns Σ C₀, the batch's total cost.
+    /// C = (1/batch) Σ C₀ to `grad` and returns Σ C₀, the batch's total cost. If the workspace
+    /// has dropout, the masks last drawn by [`Workspace::draw_masks`] are applied.
     ///
     /// The same chain rule as [`Network::backprop`], for all samples at once: the output error
     /// ∂C/∂z^(L) comes from [`Cost::delta`] (divided by the batch size, since C is a mean), then
@@ -234,7 +263,7 @@ impl<T: Real> Network<T> {
         batch: usize,
         grad: &mut Gradient<T>,
     ) -> T {
-        self.forward_batch(ws, batch);
+        self.forward_impl(ws, batch, true);
         let n_layers = self.layers.len();
         let n_out = self.n_outputs();
         let output_layer = &self.layers[n_layers - 1];
@@ -255,17 +284,22 @@ impl<T: Real> Network<T> {
         }
         for l in (0..n_layers).rev() {
             let (before, after) = ws.dc_dz.split_at_mut(l);
+            let dropout = !ws.masks[l].is_empty();
             let prev = match l {
                 0 => None,
-                _ => Some((self.layers[l - 1].activation, before[l - 1].as_mut_slice())),
+                _ => Some(PrevLayer {
+                    activation: self.layers[l - 1].activation,
+                    a: &ws.activations[l],
+                    mask: dropout.then_some(&ws.masks[l][..]),
+                    dc_dz: &mut before[l - 1][..],
+                }),
             };
-            self.layers[l].backward_batch(
-                batch,
-                &ws.activations[l],
-                &after[0],
-                &mut grad.layers[l],
-                prev,
-            );
+            let fed = if dropout {
+                &ws.dropped[l]
+            } else {
+                &ws.activations[l]
+            };
+            self.layers[l].backward_batch(batch, fed, &after[0], &mut grad.layers[l], prev);
         }
         total_cost
     }
@@ -310,13 +344,75 @@ impl<T: Real> Workspace<T> {
         let sizes = net.architecture().sizes;
         Workspace {
             capacity,
-            n_inputs: sizes[0],
+            sizes: sizes.clone(),
             activations: sizes.iter().map(|&n| vec![T::ZERO; n * capacity]).collect(),
             dc_dz: sizes[1..]
                 .iter()
                 .map(|&n| vec![T::ZERO; n * capacity])
                 .collect(),
+            keep: vec![1.0; sizes.len() - 1],
+            masks: vec![Vec::new(); sizes.len() - 1],
+            dropped: vec![Vec::new(); sizes.len() - 1],
         }
+    }
+
+    /// Turns dropout on for training passes ([`Network::backprop_batch`]); evaluation
+    /// ([`Network::forward_batch`]) never drops anything. Masks are drawn by
+    /// [`Workspace::draw_masks`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] if a rate is outside [0, 1).
+    pub fn set_dropout(&mut self, dropout: &Dropout) -> Result<()> {
+        dropout.validate()?;
+        for l in 0..self.keep.len() {
+            let rate = if l == 0 {
+                dropout.input
+            } else {
+                dropout.hidden
+            };
+            self.keep[l] = 1.0 - rate;
+            let len = if rate > 0.0 {
+                self.activations[l].len()
+            } else {
+                0
+            };
+            self.masks[l] = vec![T::ONE; len];
+            self.dropped[l] = vec![T::ZERO; len];
+        }
+        Ok(())
+    }
+
+    /// Draws new dropout masks for the next `batch` samples: each activation is kept with
+    /// probability keep = 1 − rate and then scaled by 1/keep ("inverted dropout"), so nothing
+    /// changes at evaluation time.
+    pub fn draw_masks(&mut self, rng: &mut Rng, batch: usize) {
+        for ((mask, &keep), &n) in self.masks.iter_mut().zip(&self.keep).zip(&self.sizes) {
+            if mask.is_empty() {
+                continue;
+            }
+            let scale = T::from_f64(1.0 / keep);
+            for m in &mut mask[..batch * n] {
+                *m = if rng.uniform() < keep { scale } else { T::ZERO };
+            }
+        }
+    }
+
+    /// The dropout mask last drawn for a^(l) (l = 0 is the input), batch × n_l: 0 for dropped,
+    /// 1/keep for kept. `None` where there is no dropout.
+    pub fn dropout_mask(&self, l: usize, batch: usize) -> Option<&[T]> {
+        let mask = self.masks.get(l)?;
+        (!mask.is_empty()).then(|| &mask[..batch * self.sizes[l]])
+    }
+
+    /// Whether any dropout is on.
+    pub fn has_dropout(&self) -> bool {
+        self.masks.iter().any(|m| !m.is_empty())
+    }
+
+    /// The output activations of the last pass, batch × n_outputs.
+    pub fn output(&self, batch: usize) -> &[T] {
+        let a = &self.activations[self.activations.len() - 1];
+        &a[..batch * self.sizes[self.sizes.len() - 1]]
     }
 
     /// The largest batch these buffers hold.
@@ -331,7 +427,7 @@ impl<T: Real> Workspace<T> {
             "batch {batch} exceeds the workspace's {}",
             self.capacity
         );
-        &mut self.activations[0][..batch * self.n_inputs]
+        &mut self.activations[0][..batch * self.sizes[0]]
     }
 }
 

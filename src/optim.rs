@@ -1,10 +1,21 @@
 //! Optimisers: how a gradient becomes a change of the parameters.
 //!
-//! Plain gradient descent, the notes' update rule:
+//! Plain gradient descent is the notes' update rule; the others are the ones a learner meets
+//! next (Nielsen's chapter 3, then Adam). Here g = ∂C/∂w of the mini-batch's mean cost, η the
+//! learning rate, λ the L2 strength and n the number of training samples:
 //!
 //! ```text
-//! θ^(t+1) = θ^t − η ∇C(θ^t)
+//! sgd        w ← (1 − ηλ/n)·w − η·g                      the notes (λ = 0), Nielsen ch.3 (λ > 0)
+//! momentum   v ← μ·v − η·(g + λ/n·w);  w ← w + v           Nielsen ch.3
+//! nesterov   v ← μ·v − η·(g + λ/n·w);  w ← w + μ·v − η·(g + λ/n·w)
+//! adam       g' = g + λ/n·w
+//!            m ← β₁·m + (1 − β₁)·g';   s ← β₂·s + (1 − β₂)·g'²
+//!            w ← w − η/(1 − β₁ᵗ) · m / (√s/√(1 − β₂ᵗ) + ε)          (Kingma & Ba, PyTorch's form)
+//! adamw      w ← (1 − η·d)·w, then the adam step; d is the decoupled weight decay
 //! ```
+//!
+//! Biases follow the same rules without the λ and d terms: regularisation shrinks weights only,
+//! as in Nielsen's chapter 3.
 
 use crate::linalg::axpy;
 use crate::{Error, Gradient, Network, Real, Result};
@@ -14,53 +25,391 @@ use serde::{Deserialize, Serialize};
 pub trait Optimizer<T: Real> {
     /// Applies one update to `net`, given the gradient of the current mini-batch's mean cost.
     fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>);
+    /// The current learning rate η.
+    fn learning_rate(&self) -> f64;
+    /// Changes η from the next step on (learning-rate schedules use this).
+    fn set_learning_rate(&mut self, eta: f64);
 }
 
-/// Hyper-parameters of stochastic gradient descent.
+/// The update rule, with its own hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SgdConfig {
-    /// η, the step size. The default 1.5 with the notes' cost Σ(a − y)² makes exactly the
-    /// updates of Nielsen's network.py with η = 3.0 and his cost ½Σ(a − y)².
-    pub learning_rate: f64,
+#[serde(rename_all = "lowercase", tag = "name")]
+pub enum Method {
+    /// Plain stochastic gradient descent, the notes' θ ← θ − η∇C.
+    Sgd,
+    /// Momentum ("heavy ball"), with friction μ (Nielsen's chapter 3 calls 1 − μ the friction).
+    Momentum {
+        /// μ, typically 0.9.
+        mu: f64,
+    },
+    /// Nesterov's accelerated gradient, in the form of Sutskever et al. (2013).
+    Nesterov {
+        /// μ, typically 0.9.
+        mu: f64,
+    },
+    /// Adam (Kingma & Ba, 2015).
+    Adam {
+        /// β₁, typically 0.9.
+        beta1: f64,
+        /// β₂, typically 0.999.
+        beta2: f64,
+        /// ε, typically 1e-8.
+        epsilon: f64,
+    },
+    /// Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+    AdamW {
+        /// β₁, typically 0.9.
+        beta1: f64,
+        /// β₂, typically 0.999.
+        beta2: f64,
+        /// ε, typically 1e-8.
+        epsilon: f64,
+        /// d in w ← (1 − η·d)·w, typically 0.01.
+        weight_decay: f64,
+    },
 }
 
-impl Default for SgdConfig {
-    fn default() -> Self {
-        SgdConfig { learning_rate: 1.5 }
+impl Method {
+    /// The names used on the command line.
+    pub const NAMES: [&'static str; 5] = ["sgd", "momentum", "nesterov", "adam", "adamw"];
+
+    /// The method called `name` (one of [`Method::NAMES`]) with the usual hyper-parameters:
+    /// μ = 0.9; β₁ = 0.9, β₂ = 0.999, ε = 1e-8; weight decay 0.01.
+    pub fn with_defaults(name: &str) -> Option<Method> {
+        let (beta1, beta2, epsilon) = (0.9, 0.999, 1e-8);
+        Some(match name {
+            "sgd" => Method::Sgd,
+            "momentum" => Method::Momentum { mu: 0.9 },
+            "nesterov" => Method::Nesterov { mu: 0.9 },
+            "adam" => Method::Adam {
+                beta1,
+                beta2,
+                epsilon,
+            },
+            "adamw" => Method::AdamW {
+                beta1,
+                beta2,
+                epsilon,
+                weight_decay: 0.01,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The name used on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::Sgd => "sgd",
+            Method::Momentum { .. } => "momentum",
+            Method::Nesterov { .. } => "nesterov",
+            Method::Adam { .. } => "adam",
+            Method::AdamW { .. } => "adamw",
+        }
     }
 }
 
-impl SgdConfig {
-    /// Checks the hyper-parameters and builds the optimiser.
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Hyper-parameters of an optimiser.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerConfig {
+    /// The update rule.
+    pub method: Method,
+    /// η, the step size. The default 1.5 with the notes' cost Σ(a − y)² makes exactly the
+    /// updates of Nielsen's network.py with η = 3.0 and his cost ½Σ(a − y)².
+    pub learning_rate: f64,
+    /// λ of L2 regularisation in Nielsen's form, C = C₀ + λ/(2n)·Σw², n the number of training
+    /// samples. 0 (the default) for none.
+    pub l2: f64,
+}
+
+impl Default for OptimizerConfig {
+    /// The notes' setting: plain SGD, η = 1.5, no regularisation.
+    fn default() -> Self {
+        OptimizerConfig::sgd(1.5)
+    }
+}
+
+impl OptimizerConfig {
+    /// Plain SGD with learning rate `eta` and no regularisation.
+    pub fn sgd(eta: f64) -> Self {
+        OptimizerConfig {
+            method: Method::Sgd,
+            learning_rate: eta,
+            l2: 0.0,
+        }
+    }
+
+    /// Checks the hyper-parameters.
     ///
     /// # Errors
-    /// [`Error::Config`] unless the learning rate is finite and positive.
-    pub fn build<T: Real>(&self) -> Result<Sgd<T>> {
+    /// [`Error::Config`] unless η is finite and positive, λ finite and not negative, μ and the
+    /// β's in [0, 1), ε positive and the weight decay in [0, 1).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
         let eta = self.learning_rate;
         if !(eta.is_finite() && eta > 0.0) {
-            return Err(Error::Config(format!(
+            return bad(format!(
                 "the learning rate must be a positive number, got {eta}"
-            )));
+            ));
         }
-        Ok(Sgd {
-            learning_rate: T::from_f64(eta),
+        if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            return bad(format!(
+                "the L2 strength λ must be 0 or positive, got {}",
+                self.l2
+            ));
+        }
+        let unit = |name: &str, v: f64| {
+            if (0.0..1.0).contains(&v) {
+                Ok(())
+            } else {
+                bad(format!("{name} must be in [0, 1), got {v}"))
+            }
+        };
+        match self.method {
+            Method::Sgd => Ok(()),
+            Method::Momentum { mu } | Method::Nesterov { mu } => unit("the momentum μ", mu),
+            Method::Adam {
+                beta1,
+                beta2,
+                epsilon,
+            }
+            | Method::AdamW {
+                beta1,
+                beta2,
+                epsilon,
+                ..
+            } => {
+                unit("β₁", beta1)?;
+                unit("β₂", beta2)?;
+                if !(epsilon.is_finite() && epsilon > 0.0) {
+                    return bad(format!("ε must be a positive number, got {epsilon}"));
+                }
+                if let Method::AdamW { weight_decay, .. } = self.method {
+                    unit("the weight decay", weight_decay)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks the hyper-parameters and builds the optimiser for `net`, trained on `n_train`
+    /// samples (the n of λ/n).
+    ///
+    /// # Errors
+    /// See [`OptimizerConfig::validate`].
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::{Architecture, Init, Method, Network, Optimizer, OptimizerConfig};
+    /// let net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 1).unwrap();
+    /// let config = OptimizerConfig { method: Method::with_defaults("adam").unwrap(), learning_rate: 1e-3, l2: 0.0 };
+    /// let adam = config.build(&net, 60_000).unwrap();
+    /// assert_eq!(adam.learning_rate(), 1e-3);
+    /// ```
+    pub fn build<T: Real>(&self, net: &Network<T>, n_train: usize) -> Result<Optim<T>> {
+        self.validate()?;
+        let moments = match self.method {
+            Method::Sgd => 0,
+            Method::Momentum { .. } | Method::Nesterov { .. } => 1,
+            Method::Adam { .. } | Method::AdamW { .. } => 2,
+        };
+        let zeros =
+            || -> Vec<Gradient<T>> { (0..moments).map(|_| Gradient::zeros_like(net)).collect() };
+        Ok(Optim {
+            config: *self,
+            l2_over_n: self.l2 / n_train.max(1) as f64,
+            state: OptimState {
+                steps: 0,
+                moments: zeros(),
+            },
         })
     }
 }
 
-/// Stochastic gradient descent: θ ← θ − η ∇C, one mini-batch at a time.
-#[derive(Clone, Debug)]
-pub struct Sgd<T> {
-    learning_rate: T,
+/// What an optimiser remembers between steps: the step count t and, per parameter, the
+/// velocity v (momentum, Nesterov) or the moments m and s (Adam), shaped like the network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimState<T> {
+    /// Steps taken so far.
+    pub steps: u64,
+    /// 0, 1 or 2 parameter-shaped buffers, depending on the method.
+    pub moments: Vec<Gradient<T>>,
 }
 
-impl<T: Real> Optimizer<T> for Sgd<T> {
+/// Any of the [`Method`]s, ready to step.
+#[derive(Clone, Debug)]
+pub struct Optim<T> {
+    config: OptimizerConfig,
+    l2_over_n: f64,
+    state: OptimState<T>,
+}
+
+impl<T: Real> Optim<T> {
+    /// The configuration, with the current learning rate.
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    /// The remembered state (for checkpoints).
+    pub fn state(&self) -> &OptimState<T> {
+        &self.state
+    }
+
+    /// Replaces the remembered state (when resuming from a checkpoint).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if the buffers are not shaped like the optimiser's own.
+    pub fn set_state(&mut self, state: OptimState<T>) -> Result<()> {
+        let shape = |s: &OptimState<T>| -> Vec<Vec<(usize, usize)>> {
+            s.moments
+                .iter()
+                .map(|g| {
+                    g.layers
+                        .iter()
+                        .map(|l| (l.dc_dw.len(), l.dc_db.len()))
+                        .collect()
+                })
+                .collect()
+        };
+        if shape(&state) != shape(&self.state) {
+            return Err(Error::Shape(format!(
+                "the saved {} state does not fit this network",
+                self.config.method
+            )));
+        }
+        self.state = state;
+        Ok(())
+    }
+}
+
+impl<T: Real> Optimizer<T> for Optim<T> {
     fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>) {
-        // w ← w + (−η)·∂C/∂w, which is exactly w − η·∂C/∂w.
-        let minus_eta = -self.learning_rate;
-        for (layer, g) in net.layers.iter_mut().zip(&grad.layers) {
-            axpy(minus_eta, &g.dc_dw, &mut layer.weights);
-            axpy(minus_eta, &g.dc_db, &mut layer.biases);
+        self.state.steps += 1;
+        let eta = self.config.learning_rate;
+        let decay = self.l2_over_n; // λ/n
+        let moments = &mut self.state.moments;
+        for (l, (layer, g)) in net.layers.iter_mut().zip(&grad.layers).enumerate() {
+            let params = [
+                (&mut layer.weights, &g.dc_dw, decay),
+                (&mut layer.biases, &g.dc_db, 0.0),
+            ];
+            for (p, (w, g, decay)) in params.into_iter().enumerate() {
+                let mut buffers = moments.iter_mut().map(|m| {
+                    let lm = &mut m.layers[l];
+                    if p == 0 {
+                        &mut lm.dc_dw
+                    } else {
+                        &mut lm.dc_db
+                    }
+                });
+                match self.config.method {
+                    Method::Sgd => sgd(eta, decay, w, g),
+                    Method::Momentum { mu } => {
+                        momentum(eta, decay, mu, false, w, g, buffers.next().unwrap())
+                    }
+                    Method::Nesterov { mu } => {
+                        momentum(eta, decay, mu, true, w, g, buffers.next().unwrap())
+                    }
+                    Method::Adam {
+                        beta1,
+                        beta2,
+                        epsilon,
+                    } => {
+                        let (m, s) = (buffers.next().unwrap(), buffers.next().unwrap());
+                        let adam = Adam::new(eta, beta1, beta2, epsilon, self.state.steps);
+                        adam.step(decay, w, g, m, s);
+                    }
+                    Method::AdamW {
+                        beta1,
+                        beta2,
+                        epsilon,
+                        weight_decay,
+                    } => {
+                        if p == 0 && weight_decay > 0.0 {
+                            let keep = T::from_f64(1.0 - eta * weight_decay);
+                            w.iter_mut().for_each(|w| *w *= keep);
+                        }
+                        let (m, s) = (buffers.next().unwrap(), buffers.next().unwrap());
+                        let adam = Adam::new(eta, beta1, beta2, epsilon, self.state.steps);
+                        adam.step(decay, w, g, m, s);
+                    }
+                }
+            }
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, eta: f64) {
+        self.config.learning_rate = eta;
+    }
+}
+
+/// w ← (1 − ηλ/n)·w − η·g: Nielsen's regularised rule, the notes' when λ = 0.
+fn sgd<T: Real>(eta: f64, decay: f64, w: &mut [T], g: &[T]) {
+    if decay > 0.0 {
+        let keep = T::from_f64(1.0 - eta * decay);
+        w.iter_mut().for_each(|w| *w *= keep);
+    }
+    // w + (−η)·g is exactly w − η·g.
+    axpy(T::from_f64(-eta), g, w);
+}
+
+/// v ← μ·v − η·g';  w ← w + v (momentum) or w ← w + μ·v − η·g' (Nesterov), g' = g + λ/n·w.
+fn momentum<T: Real>(
+    eta: f64,
+    decay: f64,
+    mu: f64,
+    nesterov: bool,
+    w: &mut [T],
+    g: &[T],
+    v: &mut [T],
+) {
+    let (eta, decay, mu) = (T::from_f64(eta), T::from_f64(decay), T::from_f64(mu));
+    for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
+        let g = g + decay * *w;
+        *v = mu * *v - eta * g;
+        *w += if nesterov { mu * *v - eta * g } else { *v };
+    }
+}
+
+/// One Adam step's constants: η/(1 − β₁ᵗ) and 1/√(1 − β₂ᵗ) fold the bias corrections in.
+struct Adam<T> {
+    beta1: T,
+    beta2: T,
+    epsilon: T,
+    step_size: T,
+    inv_sqrt_bc2: T,
+}
+
+impl<T: Real> Adam<T> {
+    fn new(eta: f64, beta1: f64, beta2: f64, epsilon: f64, t: u64) -> Self {
+        let t = t.min(i32::MAX as u64) as i32;
+        let (bc1, bc2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
+        Adam {
+            beta1: T::from_f64(beta1),
+            beta2: T::from_f64(beta2),
+            epsilon: T::from_f64(epsilon),
+            step_size: T::from_f64(eta / bc1),
+            inv_sqrt_bc2: T::from_f64(1.0 / bc2.sqrt()),
+        }
+    }
+
+    fn step(&self, decay: f64, w: &mut [T], g: &[T], m: &mut [T], s: &mut [T]) {
+        let decay = T::from_f64(decay);
+        let (one_b1, one_b2) = (T::ONE - self.beta1, T::ONE - self.beta2);
+        for (((w, &g), m), s) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(s.iter_mut()) {
+            let g = g + decay * *w;
+            *m = self.beta1 * *m + one_b1 * g;
+            *s = self.beta2 * *s + one_b2 * g * g;
+            *w -= self.step_size * *m / (s.sqrt() * self.inv_sqrt_bc2 + self.epsilon);
         }
     }
 }
@@ -70,10 +419,8 @@ mod tests {
     use super::*;
     use crate::{Architecture, Init};
 
-    #[test]
-    fn one_sgd_step_by_hand() {
-        // w = 0.5, b = −1, ∂C/∂w = 0.2, ∂C/∂b = −0.4, η = 1.5:
-        // w ← 0.5 − 1.5·0.2 = 0.2;  b ← −1 − 1.5·(−0.4) = −0.4.
+    /// A 1-1 network with w = 0.5, b = −1, and a gradient ∂C/∂w = 0.2, ∂C/∂b = −0.4.
+    fn setup() -> (Network<f64>, Gradient<f64>) {
         let arch = Architecture::sigmoid(vec![1, 1]);
         let mut net = Network::<f64>::new(&arch, Init::Normal, 0).unwrap();
         net.layers[0].weights[0] = 0.5;
@@ -81,16 +428,137 @@ mod tests {
         let mut grad = Gradient::zeros_like(&net);
         grad.layers[0].dc_dw[0] = 0.2;
         grad.layers[0].dc_db[0] = -0.4;
-        SgdConfig::default().build().unwrap().step(&mut net, &grad);
-        assert!((net.layers[0].weights[0] - 0.2).abs() < 1e-15);
-        assert!((net.layers[0].biases[0] + 0.4).abs() < 1e-15);
+        (net, grad)
+    }
+
+    fn wb(net: &Network<f64>) -> (f64, f64) {
+        (net.layers[0].weights[0], net.layers[0].biases[0])
+    }
+
+    fn close(got: (f64, f64), expected: (f64, f64)) {
+        assert!(
+            (got.0 - expected.0).abs() < 1e-12 && (got.1 - expected.1).abs() < 1e-12,
+            "{got:?} vs {expected:?}"
+        );
+    }
+
+    fn config(name: &str, eta: f64, l2: f64) -> OptimizerConfig {
+        OptimizerConfig {
+            method: Method::with_defaults(name).unwrap(),
+            learning_rate: eta,
+            l2,
+        }
     }
 
     #[test]
-    fn bad_learning_rates_are_rejected() {
+    fn one_sgd_step_by_hand() {
+        // η = 1.5: w ← 0.5 − 1.5·0.2 = 0.2;  b ← −1 − 1.5·(−0.4) = −0.4.
+        let (mut net, grad) = setup();
+        let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
+        sgd.step(&mut net, &grad);
+        close(wb(&net), (0.2, -0.4));
+    }
+
+    #[test]
+    fn sgd_with_l2_by_hand() {
+        // Nielsen's rule with η = 0.5, λ = 5, n = 50: w ← (1 − 0.5·5/50)·0.5 − 0.5·0.2
+        // = 0.95·0.5 − 0.1 = 0.375; the bias is not regularised: b ← −1 + 0.5·0.4 = −0.8.
+        let (mut net, grad) = setup();
+        let mut sgd = config("sgd", 0.5, 5.0).build(&net, 50).unwrap();
+        sgd.step(&mut net, &grad);
+        close(wb(&net), (0.375, -0.8));
+    }
+
+    #[test]
+    fn momentum_two_steps_by_hand() {
+        // μ = 0.9, η = 0.1, the same gradient twice.
+        // step 1: v_w = −0.1·0.2 = −0.02,         w = 0.48;   v_b = 0.04,  b = −0.96
+        // step 2: v_w = 0.9·(−0.02) − 0.02 = −0.038, w = 0.442; v_b = 0.076, b = −0.884
+        let (mut net, grad) = setup();
+        let mut opt = config("momentum", 0.1, 0.0).build(&net, 1).unwrap();
+        opt.step(&mut net, &grad);
+        close(wb(&net), (0.48, -0.96));
+        opt.step(&mut net, &grad);
+        close(wb(&net), (0.442, -0.884));
+    }
+
+    #[test]
+    fn nesterov_two_steps_by_hand() {
+        // μ = 0.9, η = 0.1; w ← w + μ·v − η·g after v ← μ·v − η·g.
+        // step 1: v_w = −0.02, w = 0.5 + 0.9·(−0.02) − 0.02 = 0.462
+        //         v_b = 0.04,  b = −1 + 0.036 + 0.04 = −0.924
+        // step 2: v_w = −0.038, w = 0.462 − 0.0342 − 0.02 = 0.4078
+        //         v_b = 0.076,  b = −0.924 + 0.0684 + 0.04 = −0.8156
+        let (mut net, grad) = setup();
+        let mut opt = config("nesterov", 0.1, 0.0).build(&net, 1).unwrap();
+        opt.step(&mut net, &grad);
+        close(wb(&net), (0.462, -0.924));
+        opt.step(&mut net, &grad);
+        close(wb(&net), (0.4078, -0.8156));
+    }
+
+    #[test]
+    fn adam_two_steps_by_hand() {
+        // β₁ = 0.9, β₂ = 0.999, ε = 1e-8, η = 0.01, g_w = 0.2 twice.
+        // step 1: m = 0.02, s = 0.001·0.04 = 4e-5; m̂ = 0.02/0.1 = 0.2, ŝ = 4e-5/0.001 = 0.04,
+        //         w = 0.5 − 0.01·0.2/(0.2 + 1e-8) ≈ 0.49 (Adam's first step is ±η).
+        // step 2: m = 0.9·0.02 + 0.02 = 0.038, m̂ = 0.038/0.19 = 0.2;
+        //         s = 0.999·4e-5 + 4e-5 = 7.996e-5, ŝ = 7.996e-5/0.001999 = 0.04;
+        //         w = 0.49 − 0.01·0.2/(0.2 + 1e-8) ≈ 0.48.
+        // The bias moves by +η each step, its gradient being negative.
+        let eps_term = |x: f64| 0.01 * x / (x + 1e-8);
+        let (mut net, grad) = setup();
+        let mut opt = config("adam", 0.01, 0.0).build(&net, 1).unwrap();
+        opt.step(&mut net, &grad);
+        close(wb(&net), (0.5 - eps_term(0.2), -1.0 + eps_term(0.4)));
+        opt.step(&mut net, &grad);
+        close(
+            wb(&net),
+            (0.5 - 2.0 * eps_term(0.2), -1.0 + 2.0 * eps_term(0.4)),
+        );
+        assert_eq!(opt.state().steps, 2);
+    }
+
+    #[test]
+    fn adamw_decays_weights_not_biases() {
+        // d = 0.01, η = 0.01: w ← (1 − 1e-4)·0.5 = 0.49995, then the Adam step −0.01.
+        let (mut net, grad) = setup();
+        let mut opt = config("adamw", 0.01, 0.0).build(&net, 1).unwrap();
+        opt.step(&mut net, &grad);
+        let step = |x: f64| 0.01 * x / (x + 1e-8);
+        close(wb(&net), (0.49995 - step(0.2), -1.0 + step(0.4)));
+    }
+
+    #[test]
+    fn set_learning_rate_changes_the_next_step() {
+        let (mut net, grad) = setup();
+        let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
+        sgd.set_learning_rate(0.5);
+        assert_eq!(sgd.learning_rate(), 0.5);
+        sgd.step(&mut net, &grad);
+        close(wb(&net), (0.4, -0.8));
+    }
+
+    #[test]
+    fn bad_hyper_parameters_are_rejected() {
         for eta in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            let err = SgdConfig { learning_rate: eta }.build::<f32>().unwrap_err();
+            let err = OptimizerConfig::sgd(eta).validate().unwrap_err();
             assert!(err.to_string().contains("learning rate"), "{err}");
+        }
+        let err = config("sgd", 0.1, -1.0).validate().unwrap_err();
+        assert!(err.to_string().contains("λ"), "{err}");
+        let mut c = config("momentum", 0.1, 0.0);
+        c.method = Method::Momentum { mu: 1.0 };
+        assert!(c.validate().unwrap_err().to_string().contains("μ"));
+        c.method = Method::Adam {
+            beta1: 0.9,
+            beta2: 1.5,
+            epsilon: 1e-8,
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("β₂"));
+        assert!(Method::with_defaults("rmsprop").is_none());
+        for name in Method::NAMES {
+            assert_eq!(Method::with_defaults(name).unwrap().name(), name);
         }
     }
 }

@@ -1,21 +1,35 @@
 //! The training loop: shuffle, cut into mini-batches, backpropagate, step; evaluate after each
-//! epoch; report through [`Progress`]. The library never prints.
+//! epoch; change the learning rate on schedule; stop early when validation stops improving;
+//! report through [`Progress`]. The library never prints.
 
-use crate::{Dataset, Error, Gradient, Network, Optimizer, Real, Result, Rng, Workspace};
+use crate::augment::Augmenter;
+use crate::{
+    Augment, Dataset, Dropout, Error, Gradient, Network, Optimizer, Real, Result, Rng, Schedule,
+    Workspace,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-/// How long and in what portions to train.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How long, in what portions and with what extras to train.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Passes over the training data. Default 30.
     pub epochs: usize,
     /// Samples per gradient step. Default 10.
     pub batch_size: usize,
-    /// Seeds the shuffling of the training data (reshuffled every epoch). The same seed, network
-    /// and data give the same trained network, bit for bit. Default 3 (see the README for how the
-    /// notes' network does over seeds 1 to 20).
+    /// Seeds the shuffling of the training data (reshuffled every epoch), the dropout masks and
+    /// the augmentation. The same seed, network and data give the same trained network, bit for
+    /// bit. Default 3 (see the README for how the notes' network does over seeds 1 to 20).
     pub seed: u64,
+    /// How η changes from epoch to epoch. Default constant.
+    pub schedule: Schedule,
+    /// Stop when the validation accuracy has not improved for this many epochs, and end with
+    /// the network of the best epoch. Needs a validation set. Default none.
+    pub early_stopping: Option<usize>,
+    /// Dropout rates. Default none.
+    pub dropout: Dropout,
+    /// Random moves of the training images. Default none.
+    pub augment: Augment,
 }
 
 impl Default for TrainConfig {
@@ -24,13 +38,18 @@ impl Default for TrainConfig {
             epochs: 30,
             batch_size: 10,
             seed: 3,
+            schedule: Schedule::Constant,
+            early_stopping: None,
+            dropout: Dropout::default(),
+            augment: Augment::default(),
         }
     }
 }
 
 impl TrainConfig {
     /// # Errors
-    /// [`Error::Config`] for zero epochs or a zero batch size.
+    /// [`Error::Config`] for zero epochs, a zero batch size, an early-stopping patience of 0, a
+    /// bad schedule, dropout rate or augmentation.
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::Config(
@@ -40,7 +59,19 @@ impl TrainConfig {
         if self.batch_size == 0 {
             return Err(Error::Config("the batch size must be at least 1".into()));
         }
-        Ok(())
+        if self.early_stopping == Some(0) {
+            return Err(Error::Config(
+                "early stopping needs a patience of at least 1 epoch".into(),
+            ));
+        }
+        self.schedule.validate()?;
+        self.dropout.validate()?;
+        self.augment.validate()
+    }
+
+    /// Whether training watches a validation set (early stopping, plateau schedule).
+    pub fn needs_validation(&self) -> bool {
+        self.early_stopping.is_some() || matches!(self.schedule, Schedule::Plateau { .. })
     }
 }
 
@@ -69,8 +100,13 @@ impl Evaluation {
 pub struct EpochReport {
     /// 1-based.
     pub epoch: usize,
-    /// Mean cost of the training samples, measured on each mini-batch just before its step.
+    /// η during this epoch.
+    pub learning_rate: f64,
+    /// Mean cost of the training samples, measured on each mini-batch just before its step
+    /// (with dropout and augmentation, if any).
     pub train_cost: f64,
+    /// Fraction of the training samples classified correctly, measured the same way.
+    pub train_accuracy: f64,
     /// On the validation set, if one was given.
     pub validation: Option<Evaluation>,
     /// On the test set, if one was given.
@@ -79,7 +115,43 @@ pub struct EpochReport {
     pub seconds: f64,
 }
 
-/// Hears about training as it goes. Every method has an empty default.
+/// Why training ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stop {
+    /// All epochs ran.
+    Finished,
+    /// The validation accuracy stopped improving (early stopping).
+    NoImprovement,
+    /// The plateau schedule took η below η₀/128.
+    LearningRateExhausted,
+    /// [`Progress::should_stop`] asked for it.
+    Interrupted,
+}
+
+/// The outcome of [`train()`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// One report per epoch that ran.
+    pub epochs: Vec<EpochReport>,
+    /// With early stopping: the epoch whose network training returned (the best on validation).
+    pub best_epoch: Option<usize>,
+    /// Why training ended.
+    pub stop: Stop,
+}
+
+impl History {
+    /// The report of the epoch whose network training ended with: the best epoch with early
+    /// stopping, the last otherwise.
+    pub fn kept(&self) -> Option<&EpochReport> {
+        match self.best_epoch {
+            Some(e) => self.epochs.iter().find(|r| r.epoch == e),
+            None => self.epochs.last(),
+        }
+    }
+}
+
+/// Hears about training as it goes. Every method has a default that does nothing.
 pub trait Progress {
     /// An epoch of `batches` mini-batches begins.
     fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
@@ -89,6 +161,10 @@ pub trait Progress {
     fn evaluating(&mut self) {}
     /// The epoch is over.
     fn epoch_end(&mut self, _report: &EpochReport) {}
+    /// Asked after every epoch: return true to end training there (after a Ctrl-C, say).
+    fn should_stop(&mut self) -> bool {
+        false
+    }
 }
 
 /// A [`Progress`] that ignores everything.
@@ -97,7 +173,8 @@ impl Progress for () {}
 /// Datasets evaluated after every epoch.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Monitor<'a> {
-    /// Held-out training data, for choosing hyper-parameters.
+    /// Held-out training data, for choosing hyper-parameters, early stopping and the plateau
+    /// schedule.
     pub validation: Option<&'a Dataset>,
     /// The test set.
     pub test: Option<&'a Dataset>,
@@ -125,28 +202,35 @@ pub fn check_fits<T: Real>(net: &Network<T>, data: &Dataset) -> Result<()> {
     Ok(())
 }
 
+/// Offsets that give the dropout masks and the augmentation their own random streams, so that
+/// turning either on does not change the shuffling.
+const DROPOUT_STREAM: u64 = 0xD5A6_1266_F0C9_392C;
+const AUGMENT_STREAM: u64 = 0xA3B1_9535_4A39_B70D;
+
 /// Trains `net` on `data` by mini-batch gradient descent.
 ///
-/// Every epoch: shuffle the samples (seeded), cut them into mini-batches of
-/// `config.batch_size` (the last one may be smaller), and for each batch compute the gradient
-/// of its mean cost by backpropagation and let `optimizer` step. Then evaluate `monitor`'s
-/// datasets and report.
+/// Every epoch: set η from the schedule, shuffle the samples (seeded), cut them into
+/// mini-batches of `config.batch_size` (the last one may be smaller), and for each batch
+/// (augmented and with dropout masks if asked) compute the gradient of its mean cost by
+/// backpropagation and let `optimizer` step. Then evaluate `monitor`'s datasets, report, and
+/// decide whether to go on.
 ///
 /// # Errors
-/// [`Error::Config`] for a bad `config`; [`Error::Shape`] if the network does not fit the data;
-/// [`Error::Diverged`] as soon as a batch's cost or a parameter is not finite (the network is
-/// then left as it was after the last good step's epoch began and must not be saved).
+/// [`Error::Config`] for a bad `config`, or early stopping or the plateau schedule without a
+/// validation set, or augmentation of data that are not images; [`Error::Shape`] if the network
+/// does not fit the data; [`Error::Diverged`] as soon as a batch's cost or a parameter is not
+/// finite (the network must then not be saved).
 ///
 /// # Examples
 /// ```
-/// use backprop::{train, Architecture, Dataset, Init, Monitor, Network, SgdConfig, TrainConfig};
+/// use backprop::{train, Architecture, Dataset, Init, Monitor, Network, OptimizerConfig, TrainConfig};
 /// let xor = Dataset::from_floats(vec![0., 0., 0., 1., 1., 0., 1., 1.], vec![0, 1, 1, 0], 2, 2).unwrap();
 /// let arch = Architecture::sigmoid(vec![2, 4, 2]);
 /// let mut net = Network::<f32>::new(&arch, Init::Normal, 3).unwrap();
-/// let mut sgd = SgdConfig { learning_rate: 2.0 }.build().unwrap();
-/// let config = TrainConfig { epochs: 2000, batch_size: 4, seed: 1 };
-/// let reports = train(&mut net, &mut sgd, &xor, Monitor { test: Some(&xor), validation: None }, &config, &mut ()).unwrap();
-/// assert_eq!(reports.last().unwrap().test.as_ref().unwrap().correct, 4);
+/// let mut sgd = OptimizerConfig::sgd(2.0).build(&net, xor.len()).unwrap();
+/// let config = TrainConfig { epochs: 2000, batch_size: 4, seed: 1, ..Default::default() };
+/// let history = train(&mut net, &mut sgd, &xor, Monitor { test: Some(&xor), validation: None }, &config, &mut ()).unwrap();
+/// assert_eq!(history.epochs.last().unwrap().test.as_ref().unwrap().correct, 4);
 /// ```
 pub fn train<T: Real, O: Optimizer<T>>(
     net: &mut Network<T>,
@@ -155,7 +239,7 @@ pub fn train<T: Real, O: Optimizer<T>>(
     monitor: Monitor<'_>,
     config: &TrainConfig,
     progress: &mut dyn Progress,
-) -> Result<Vec<EpochReport>> {
+) -> Result<History> {
     config.validate()?;
     check_fits(net, data)?;
     for d in [monitor.validation, monitor.test].into_iter().flatten() {
@@ -164,28 +248,71 @@ pub fn train<T: Real, O: Optimizer<T>>(
     if data.is_empty() {
         return Err(Error::Dataset("no training samples".into()));
     }
+    if config.needs_validation() && monitor.validation.is_none() {
+        return Err(Error::Config(
+            "early stopping and the plateau schedule watch a validation set; hold one out (e.g. --validation 10000)".into(),
+        ));
+    }
+    let mut augmenter = match (config.augment.is_on(), data.image_shape()) {
+        (false, _) => None,
+        (true, Some((rows, cols))) => Some(Augmenter::new(config.augment, rows, cols)?),
+        (true, None) => {
+            return Err(Error::Config(
+                "augmentation moves images, but these data have no image shape".into(),
+            ))
+        }
+    };
     let batch_size = config.batch_size.min(data.len());
     let n_batches = data.len().div_ceil(batch_size);
+    let (n_in, n_out) = (net.n_inputs(), net.n_outputs());
     let mut ws = Workspace::new(net, batch_size);
-    let mut y = vec![T::ZERO; batch_size * net.n_outputs()];
+    ws.set_dropout(&config.dropout)?;
+    let mut y = vec![T::ZERO; batch_size * n_out];
     let mut grad = Gradient::zeros_like(net);
     let mut rng = Rng::new(config.seed);
+    let mut dropout_rng = Rng::new(config.seed ^ DROPOUT_STREAM);
+    let mut augment_rng = Rng::new(config.seed ^ AUGMENT_STREAM);
     let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut reports = Vec::with_capacity(config.epochs);
+    let mut history = History {
+        epochs: Vec::with_capacity(config.epochs),
+        best_epoch: None,
+        stop: Stop::Finished,
+    };
+    let eta0 = optimizer.learning_rate();
+    let mut plateau_eta = eta0;
+    // Best validation accuracy so far, its epoch, epochs since and (early stopping) its network.
+    let mut best: Option<(f64, usize)> = None;
+    let mut since_best = 0;
+    let mut since_change = 0; // epochs without improvement since η last changed (plateau)
+    let mut best_net: Option<Network<T>> = None;
 
     for epoch in 1..=config.epochs {
         let start = Instant::now();
+        let eta = match config.schedule {
+            Schedule::Plateau { .. } => plateau_eta,
+            s => s.rate(eta0, epoch, config.epochs),
+        };
+        optimizer.set_learning_rate(eta);
         progress.epoch_start(epoch, config.epochs, n_batches);
         rng.shuffle(&mut order);
-        let mut total_cost = 0.0;
+        let (mut total_cost, mut correct) = (0.0, 0usize);
         let mut batches = order.chunks(batch_size).peekable();
         let mut b = 0;
         while let Some(batch) = batches.next() {
             if let Some(next) = batches.peek() {
                 data.prefetch(next);
             }
-            data.fill_inputs(batch, ws.input_mut(batch.len()));
+            let x = ws.input_mut(batch.len());
+            data.fill_inputs(batch, x);
+            if let Some(aug) = augmenter.as_mut() {
+                for image in x.chunks_exact_mut(n_in) {
+                    aug.apply(image, &mut augment_rng);
+                }
+            }
             data.fill_targets(batch, &mut y);
+            if ws.has_dropout() {
+                ws.draw_masks(&mut dropout_rng, batch.len());
+            }
             let cost = net.backprop_batch(&mut ws, &y, batch.len(), &mut grad);
             if !cost.is_finite() {
                 return Err(Error::Diverged {
@@ -193,6 +320,9 @@ pub fn train<T: Real, O: Optimizer<T>>(
                     batch: b + 1,
                     cost: cost.to_f64(),
                 });
+            }
+            for (a, &i) in ws.output(batch.len()).chunks_exact(n_out).zip(batch) {
+                correct += usize::from(crate::argmax(a) == data.label(i));
             }
             optimizer.step(net, &grad);
             total_cost += cost.to_f64();
@@ -210,15 +340,54 @@ pub fn train<T: Real, O: Optimizer<T>>(
         progress.evaluating();
         let report = EpochReport {
             epoch,
+            learning_rate: eta,
             train_cost: total_cost / data.len() as f64,
+            train_accuracy: correct as f64 / data.len() as f64,
             validation: monitor.validation.map(|d| evaluate(net, d)).transpose()?,
             test: monitor.test.map(|d| evaluate(net, d)).transpose()?,
             seconds,
         };
         progress.epoch_end(&report);
-        reports.push(report);
+        let validation_accuracy = report.validation.as_ref().map(Evaluation::accuracy);
+        history.epochs.push(report);
+
+        if let Some(accuracy) = validation_accuracy {
+            if best.is_none_or(|(b, _)| accuracy > b) {
+                best = Some((accuracy, epoch));
+                since_best = 0;
+                since_change = 0;
+                if config.early_stopping.is_some() {
+                    best_net = Some(net.clone());
+                }
+            } else {
+                since_best += 1;
+                since_change += 1;
+            }
+        }
+        if let Schedule::Plateau { patience } = config.schedule {
+            if since_change >= patience {
+                plateau_eta *= crate::schedule::PLATEAU_FACTOR;
+                since_change = 0;
+                if plateau_eta < eta0 * crate::schedule::PLATEAU_STOP {
+                    history.stop = Stop::LearningRateExhausted;
+                    break;
+                }
+            }
+        }
+        if config.early_stopping.is_some_and(|p| since_best >= p) {
+            history.stop = Stop::NoImprovement;
+            break;
+        }
+        if progress.should_stop() {
+            history.stop = Stop::Interrupted;
+            break;
+        }
     }
-    Ok(reports)
+    if let Some(kept) = best_net {
+        *net = kept;
+        history.best_epoch = best.map(|(_, e)| e);
+    }
+    Ok(history)
 }
 
 /// Samples per forward pass in [`evaluate`]: large enough for efficient matrix products,

@@ -46,8 +46,9 @@ fn help_explains_the_commands_and_defaults() {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("[default: 16,16]")
-                .and(predicate::str::contains("[default: 1.5]"))
+            predicate::str::contains("[default: 16,16, or the preset's]")
+                .and(predicate::str::contains("[default: 1.5, or the preset's]"))
+                .and(predicate::str::contains("nielsen-ch3"))
                 .and(predicate::str::contains("[default: model.safetensors]")),
         );
 }
@@ -244,7 +245,7 @@ fn gradcheck_passes_and_reports_json() {
         .args(["gradcheck", "--all"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("28 of 28 combinations passed"));
+        .stdout(predicate::str::contains("40 of 40 combinations passed"));
     let out = backprop()
         .args([
             "gradcheck",
@@ -323,11 +324,126 @@ fn bad_input_gets_one_line_errors_and_exit_code_1() {
     );
     assert!(err.contains("missing.safetensors: No such file"), "{err}");
 
+    // Impossible hyper-parameters are refused before any data is read or training starts.
+    for (args, expected) in [
+        (
+            &["--dropout", "1"][..],
+            "the hidden dropout rate must be in [0, 1), got 1",
+        ),
+        (
+            &["--input-dropout", "-0.5"],
+            "the input dropout rate must be in [0, 1), got -0.5",
+        ),
+        (
+            &["--learning-rate", "0"],
+            "learning rate must be a positive number, got 0",
+        ),
+        (
+            &["--momentum", "0.5"],
+            "--momentum applies to momentum and nesterov, not to the sgd optimiser",
+        ),
+        (
+            &["--optimizer", "momentum", "--momentum", "1.5"],
+            "the momentum μ must be in [0, 1), got 1.5",
+        ),
+        (
+            &["--optimizer", "adam", "--weight-decay", "0.1"],
+            "--weight-decay applies to adamw, not to the adam optimiser",
+        ),
+        (&["--early-stop", "3"], "add --validation N"),
+        (&["--schedule", "plateau:5"], "add --validation N"),
+        (
+            &["--l2", "-1"],
+            "the L2 strength λ must be 0 or positive, got -1",
+        ),
+        (
+            &["--scale", "1.5"],
+            "the augmentation scale must be below 1",
+        ),
+        (
+            &["--shift", "-2"],
+            "the augmentation shift must be 0 or positive, got -2",
+        ),
+    ] {
+        let err = fails(backprop().arg("train").args(args));
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+
     // Usage errors are clap's: exit code 2.
-    backprop()
-        .args(["train", "--epochs", "many"])
-        .assert()
-        .code(2);
+    for args in [
+        &["train", "--epochs", "many"][..],
+        &["train", "--activation", "swish"],
+        &["train", "--optimizer", "rmsprop"],
+        &["train", "--schedule", "linear"],
+        &["train", "--preset", "nielsen-ch9"],
+    ] {
+        backprop().args(args).assert().code(2);
+    }
+}
+
+#[test]
+fn a_preset_with_overrides_trains_and_logs_every_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("ch3.safetensors");
+    let out = backprop()
+        .args([
+            "train",
+            "--preset",
+            "nielsen-ch3",
+            "--hidden",
+            "20",
+            "--epochs",
+            "2",
+            "--limit",
+            "2000",
+            "--validation",
+            "1000",
+            "--json",
+            "--out",
+        ])
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The preset's cost, initialisation and regularisation, with the overridden size.
+    assert!(
+        stderr.contains("784-20-10")
+            && stderr.contains("cross-entropy cost")
+            && stderr.contains("scaled init")
+            && stderr.contains("η = 0.5, L2 λ = 5"),
+        "{stderr}"
+    );
+    let stdout: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The log beside the model holds the same lines as --json printed.
+    let log_path = dir.path().join("ch3.log.jsonl");
+    let log: Vec<serde_json::Value> = std::fs::read_to_string(&log_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(log, stdout);
+    assert_eq!(log.len(), 2);
+    for l in &log {
+        for key in [
+            "learning_rate",
+            "train_cost",
+            "train_accuracy",
+            "validation_cost",
+            "validation_accuracy",
+            "test_cost",
+            "test_accuracy",
+            "seconds",
+        ] {
+            assert!(l[key].is_f64(), "{key} in {l}");
+        }
+        assert_eq!(l["learning_rate"], 0.5);
+        assert!(l["validation_accuracy"].as_f64().unwrap() > 0.7, "{l}");
+    }
 }
 
 #[test]

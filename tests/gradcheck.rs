@@ -1,8 +1,10 @@
 //! Backpropagation against central finite differences, for every activation × cost pair over
 //! random layer sizes, and the batched fast path against the per-sample reference.
 
-use backprop::gradcheck::{check_gradients, combinations, compare, TOLERANCE};
-use backprop::{Activation, Architecture, Cost, Gradient, Init, Network, Rng, Workspace};
+use backprop::gradcheck::{
+    check_gradients, combinations, compare, relative_error, STEP, TOLERANCE,
+};
+use backprop::{Activation, Architecture, Cost, Dropout, Gradient, Init, Network, Rng, Workspace};
 
 /// A random network with 1 to 3 hidden layers of 1 to 9 neurons, a random batch and one-hot
 /// targets, all from `seed`.
@@ -26,7 +28,7 @@ fn random_case(
 #[test]
 fn backprop_matches_finite_differences_for_every_activation_and_cost() {
     let combos = combinations();
-    assert_eq!(combos.len(), 28);
+    assert_eq!(combos.len(), 40);
     for seed in 0..12 {
         for (i, &combo) in combos.iter().enumerate() {
             let (net, x, y, batch) = random_case(seed * 100 + i as u64, combo);
@@ -179,4 +181,100 @@ fn a_wrong_gradient_fails_the_check() {
         !check.passed() && check.max_rel_error > TOLERANCE,
         "{check:?}"
     );
+}
+
+/// Parameter `p` of layer `l`: its weights first, then its biases.
+fn param(net: &mut Network<f64>, l: usize, p: usize) -> &mut f64 {
+    let layer = &mut net.layers[l];
+    let n_w = layer.weights.len();
+    if p < n_w {
+        &mut layer.weights[p]
+    } else {
+        &mut layer.biases[p - n_w]
+    }
+}
+
+#[test]
+fn dropout_gradients_match_finite_differences_with_the_masks_held_fixed() {
+    // With a mask drawn once, the cost is an ordinary function of the parameters; backprop
+    // through the masks must be its exact gradient.
+    let dropout = Dropout {
+        input: 0.2,
+        hidden: 0.5,
+    };
+    for (i, &combo) in combinations().iter().enumerate() {
+        let (net, x, y, batch) = random_case(90_000 + i as u64, combo);
+        let mut ws = Workspace::new(&net, batch);
+        ws.set_dropout(&dropout).unwrap();
+        ws.draw_masks(&mut Rng::new(i as u64), batch);
+        let mut grad = Gradient::zeros_like(&net);
+        let mut cost = |net: &Network<f64>, grad: &mut Gradient<f64>| {
+            ws.input_mut(batch).copy_from_slice(&x);
+            net.backprop_batch(&mut ws, &y, batch, grad) / batch as f64
+        };
+        cost(&net, &mut grad);
+        let mut scratch = Gradient::zeros_like(&net);
+        let mut probe = net.clone();
+        let mut worst = 0.0f64;
+        for l in 0..net.layers.len() {
+            let n_w = net.layers[l].weights.len();
+            for p in 0..n_w + net.layers[l].biases.len() {
+                let analytic = if p < n_w {
+                    grad.layers[l].dc_dw[p]
+                } else {
+                    grad.layers[l].dc_db[p - n_w]
+                };
+                let original = *param(&mut probe, l, p);
+                *param(&mut probe, l, p) = original + STEP;
+                let plus = cost(&probe, &mut scratch);
+                *param(&mut probe, l, p) = original - STEP;
+                let minus = cost(&probe, &mut scratch);
+                *param(&mut probe, l, p) = original;
+                worst = worst.max(relative_error(analytic, (plus - minus) / (2.0 * STEP)));
+            }
+        }
+        assert!(
+            worst <= TOLERANCE,
+            "{combo:?}: worst relative error {worst}"
+        );
+    }
+}
+
+#[test]
+fn dropout_keeps_about_the_asked_fraction_scales_it_and_never_drops_at_evaluation() {
+    let net =
+        Network::<f64>::new(&Architecture::sigmoid(vec![50, 40, 3]), Init::Normal, 1).unwrap();
+    let mut ws = Workspace::new(&net, 100);
+    ws.set_dropout(&Dropout {
+        input: 0.2,
+        hidden: 0.5,
+    })
+    .unwrap();
+    ws.draw_masks(&mut Rng::new(3), 100);
+    for (l, n, keep) in [(0, 50, 0.8), (1, 40, 0.5)] {
+        let mask = ws.dropout_mask(l, 100).unwrap();
+        assert_eq!(mask.len(), 100 * n);
+        let kept = mask.iter().filter(|&&m| m != 0.0).count() as f64 / mask.len() as f64;
+        // 5000 or 4000 Bernoulli draws: the fraction kept is within 0.03 of keep (> 4 σ).
+        assert!((kept - keep).abs() < 0.03, "layer {l}: kept {kept}");
+        assert!(mask
+            .iter()
+            .all(|&m| m == 0.0 || (m - 1.0 / keep).abs() < 1e-12));
+    }
+    assert!(ws.dropout_mask(2, 100).is_none());
+    // Evaluation never drops: forward_batch equals the per-sample feedforward.
+    ws.input_mut(100).fill(1.0);
+    let out = net.forward_batch(&mut ws, 100).to_vec();
+    let reference = net.feedforward(&[1.0; 50]);
+    for row in out.chunks_exact(3) {
+        for (a, b) in row.iter().zip(&reference) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+    assert!(Workspace::new(&net, 1)
+        .set_dropout(&Dropout {
+            input: 1.0,
+            hidden: 0.0
+        })
+        .is_err());
 }

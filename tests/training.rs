@@ -3,7 +3,7 @@
 
 use backprop::{
     evaluate, train, Activation, Architecture, Cost, Dataset, Error, Init, Mnist, Monitor, Network,
-    SgdConfig, TrainConfig,
+    OptimizerConfig, TrainConfig,
 };
 
 fn xor() -> Dataset {
@@ -16,11 +16,12 @@ fn xor_learns() {
     let arch = Architecture::sigmoid(vec![2, 3, 2]);
     let mut net = Network::<f32>::new(&arch, Init::Normal, 5).unwrap();
     let before = evaluate(&net, &data).unwrap();
-    let mut sgd = SgdConfig { learning_rate: 2.0 }.build().unwrap();
+    let mut sgd = OptimizerConfig::sgd(2.0).build(&net, 1).unwrap();
     let config = TrainConfig {
         epochs: 3000,
         batch_size: 4,
         seed: 1,
+        ..Default::default()
     };
     train(
         &mut net,
@@ -55,11 +56,12 @@ fn the_notes_network_learns_an_mnist_subset() {
     let m = mnist();
     let train_set = m.train.head(10_000);
     let mut net = notes_net(1);
-    let mut sgd = SgdConfig::default().build().unwrap();
+    let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
     let config = TrainConfig {
         epochs: 3,
         batch_size: 10,
         seed: 1,
+        ..Default::default()
     };
     let reports = train(
         &mut net,
@@ -72,7 +74,8 @@ fn the_notes_network_learns_an_mnist_subset() {
         &config,
         &mut (),
     )
-    .unwrap();
+    .unwrap()
+    .epochs;
     let acc: Vec<f64> = reports
         .iter()
         .map(|r| r.test.as_ref().unwrap().accuracy())
@@ -86,11 +89,12 @@ fn train_briefly(seed: u64) -> Network<f32> {
     let m = mnist();
     let data = m.train.head(3_000);
     let mut net = notes_net(seed);
-    let mut sgd = SgdConfig::default().build().unwrap();
+    let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
     let config = TrainConfig {
         epochs: 2,
         batch_size: 10,
         seed,
+        ..Default::default()
     };
     train(
         &mut net,
@@ -131,11 +135,12 @@ fn divergence_stops_training_with_a_clear_error() {
         Cost::Quadratic,
     );
     let mut net = Network::<f32>::new(&arch, Init::Normal, 1).unwrap();
-    let mut sgd = SgdConfig { learning_rate: 1e6 }.build().unwrap();
+    let mut sgd = OptimizerConfig::sgd(1e6).build(&net, 1).unwrap();
     let config = TrainConfig {
         epochs: 1,
         batch_size: 10,
         seed: 1,
+        ..Default::default()
     };
     let err = train(
         &mut net,
@@ -158,7 +163,7 @@ fn a_network_that_does_not_fit_the_data_is_refused() {
     let m = mnist();
     let arch = Architecture::sigmoid(vec![100, 10]);
     let mut net = Network::<f32>::new(&arch, Init::Normal, 1).unwrap();
-    let mut sgd = SgdConfig::default().build().unwrap();
+    let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
     let err = train(
         &mut net,
         &mut sgd,
@@ -187,13 +192,14 @@ fn impossible_hyper_parameters_are_refused_before_training() {
     let arch = Architecture::sigmoid(vec![2, 2]);
     let mut net = Network::<f32>::new(&arch, Init::Normal, 1).unwrap();
     let before = net.clone();
-    let mut sgd = SgdConfig::default().build().unwrap();
+    let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
     for (config, msg) in [
         (
             TrainConfig {
                 epochs: 0,
                 batch_size: 1,
                 seed: 1,
+                ..Default::default()
             },
             "epochs must be at least 1",
         ),
@@ -202,6 +208,7 @@ fn impossible_hyper_parameters_are_refused_before_training() {
                 epochs: 1,
                 batch_size: 0,
                 seed: 1,
+                ..Default::default()
             },
             "batch size must be at least 1",
         ),

@@ -1,7 +1,7 @@
 //! `backprop bench`: how long a training epoch takes here, for any configuration.
 
-use super::network_args::NetworkArgs;
-use backprop::{train, Mnist, Monitor, Network, SgdConfig, TrainConfig};
+use super::{network_args::NetworkArgs, optim_args::OptimArgs, recipe::Preset};
+use backprop::{train, Mnist, Monitor, Network, TrainConfig};
 use clap::Args;
 use serde_json::json;
 use std::io::Write;
@@ -12,13 +12,12 @@ pub struct BenchArgs {
     #[command(flatten)]
     pub network: NetworkArgs,
 
+    #[command(flatten)]
+    pub optim: OptimArgs,
+
     /// Samples per gradient step
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub batch_size: usize,
-
-    /// η of plain SGD
-    #[arg(long, default_value_t = 1.5, value_name = "ETA")]
-    pub learning_rate: f64,
 
     /// Epochs to time; the best and the median are reported
     #[arg(long, default_value_t = 3)]
@@ -34,31 +33,34 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let mut recipe = Preset::Notes.recipe();
+    args.network.apply(&mut recipe);
+    args.optim.apply(&mut recipe)?;
     let config = TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
         seed: args.seed,
+        ..TrainConfig::default()
     };
     config.validate()?;
-    let mut sgd = SgdConfig {
-        learning_rate: args.learning_rate,
-    }
-    .build()?;
+    recipe.optimizer.validate()?;
     let mnist = Mnist::bundled()?;
-    let arch = args.network.architecture(
+    let arch = recipe.architecture(
         mnist.train.n_inputs(),
         mnist.train.n_classes(),
         "the bundled MNIST",
     )?;
-    let mut net = Network::<f32>::new(&arch, args.network.init, args.seed)?;
+    let mut net = Network::<f32>::new(&arch, recipe.init, args.seed)?;
+    let mut optimizer = recipe.optimizer.build(&net, mnist.train.len())?;
     let reports = train(
         &mut net,
-        &mut sgd,
+        &mut optimizer,
         &mnist.train,
         Monitor::default(),
         &config,
         &mut (),
-    )?;
+    )?
+    .epochs;
     let mut seconds: Vec<f64> = reports.iter().map(|r| r.seconds).collect();
     let per_epoch = seconds.clone();
     seconds.sort_by(f64::total_cmp);
@@ -70,6 +72,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "sizes": arch.sizes,
             "activations": arch.activations,
             "cost": arch.cost,
+            "optimizer": recipe.optimizer.method.name(),
             "batch_size": args.batch_size,
             "epoch_seconds": per_epoch,
             "best_seconds": best,
@@ -80,9 +83,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         writeln!(
             out,
-            "{} ({}), batch {}: best {:.4} s/epoch, median {:.4} s, {:.0} samples/s over {} epochs of {} images",
+            "{} ({}, {}), batch {}: best {:.4} s/epoch, median {:.4} s, {:.0} samples/s over {} epochs of {} images",
             arch.sizes_string(),
             arch.cost,
+            recipe.optimizer.method,
             args.batch_size,
             best,
             median,

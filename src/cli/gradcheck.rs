@@ -19,7 +19,7 @@ pub struct GradcheckArgs {
     )]
     pub layers: Vec<usize>,
 
-    /// Activation of the hidden layers: sigmoid, tanh, relu, identity
+    /// Activation of the hidden layers: sigmoid, tanh, relu, leaky-relu, identity
     #[arg(long, default_value = "sigmoid", value_name = "NAME")]
     pub activation: Activation,
 

@@ -6,7 +6,9 @@ mod eval;
 mod gradcheck;
 mod inspect;
 mod network_args;
+mod optim_args;
 mod progress;
+mod recipe;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -28,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train a network by mini-batch gradient descent and save it.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Accuracy, mean cost and confusion matrix of a saved model on a test set.
     Eval(eval::EvalArgs),
     /// Architecture and parameter counts of a saved model.
@@ -42,7 +44,7 @@ enum Command {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(*args),
         Command::Eval(args) => eval::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
@@ -76,15 +78,24 @@ mod tests {
         let Command::Train(a) = parse(&["train"]) else {
             panic!()
         };
-        assert_eq!(a.network.hidden, vec![16, 16]);
-        assert_eq!((a.epochs, a.batch_size, a.learning_rate), (30, 10, 1.5));
+        let r = a.recipe().unwrap();
+        assert_eq!(r, recipe::Preset::Notes.recipe());
+        assert_eq!(r.hidden, vec![16, 16]);
+        assert_eq!(
+            (
+                r.train.epochs,
+                r.train.batch_size,
+                r.optimizer.learning_rate
+            ),
+            (30, 10, 1.5)
+        );
         assert_eq!(a.out.to_str(), Some("model.safetensors"));
         let Command::Train(a) =
             parse(&["train", "--layers", "784,30,10", "--epochs", "2", "--json"])
         else {
             panic!()
         };
-        assert_eq!(a.network.layers, Some(vec![784, 30, 10]));
+        assert_eq!(a.recipe().unwrap().layers, Some(vec![784, 30, 10]));
         assert!(a.json);
         assert!(
             Cli::try_parse_from(["backprop", "train", "--layers", "4,2", "--hidden", "3"]).is_err()

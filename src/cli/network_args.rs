@@ -1,10 +1,12 @@
-//! The flags that describe a network's shape, shared by `train` and `bench`.
+//! The flags that describe a network's shape, shared by `train` and `bench`. Each one, when
+//! given, overrides the recipe (the preset's or the notes').
 
-use anyhow::bail;
-use backprop::{Activation, Architecture, Cost, Init};
+use super::recipe::Recipe;
+use backprop::{Activation, Cost, Init};
 use clap::Args;
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Network")]
 pub struct NetworkArgs {
     /// Every layer size, input first, e.g. 784,16,16,10; must match the data
     #[arg(
@@ -15,68 +17,57 @@ pub struct NetworkArgs {
     )]
     pub layers: Option<Vec<usize>>,
 
-    /// Hidden layer sizes; the input and output sizes follow from the data
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "SIZES",
-        default_value = "16,16"
-    )]
-    pub hidden: Vec<usize>,
+    /// Hidden layer sizes, e.g. 16,16; the input and output sizes follow from the data
+    /// [default: 16,16, or the preset's]
+    #[arg(long, value_delimiter = ',', value_name = "SIZES")]
+    pub hidden: Option<Vec<usize>>,
 
-    /// Activation of the hidden layers: sigmoid, tanh, relu, identity
-    #[arg(long, default_value = "sigmoid", value_name = "NAME")]
-    pub activation: Activation,
+    /// Activation of the hidden layers: sigmoid, tanh, relu, leaky-relu, identity
+    /// [default: sigmoid, or the preset's]
+    #[arg(long, value_name = "NAME")]
+    pub activation: Option<Activation>,
 
-    /// Activation of the output layer: sigmoid, tanh, relu, identity, softmax
+    /// Activation of the output layer: sigmoid, tanh, relu, leaky-relu, identity, softmax
     /// [default: softmax with the log-likelihood cost, sigmoid otherwise]
     #[arg(long, value_name = "NAME")]
     pub output_activation: Option<Activation>,
 
     /// Cost of one sample: quadratic (the notes' Σ(a − y)², no ½), cross-entropy (sigmoid
-    /// output), log-likelihood (softmax output)
-    #[arg(long, default_value = "quadratic", value_name = "NAME")]
-    pub cost: Cost,
+    /// output), log-likelihood (softmax output) [default: quadratic, or the preset's]
+    #[arg(long, value_name = "NAME")]
+    pub cost: Option<Cost>,
 
     /// Weight initialisation: normal (N(0,1), the notes'), scaled (N(0,1/n_in)), xavier, he
-    #[arg(long, default_value = "normal", value_name = "NAME")]
-    pub init: Init,
+    /// [default: normal, or the preset's]
+    #[arg(long, value_name = "NAME")]
+    pub init: Option<Init>,
 }
 
 impl NetworkArgs {
-    /// The architecture these flags describe for data with `n_in` inputs and `n_out` classes
-    /// (`source` names the data in errors). Not yet validated.
-    pub fn architecture(
-        &self,
-        n_in: usize,
-        n_out: usize,
-        source: &str,
-    ) -> anyhow::Result<Architecture> {
-        let sizes = match &self.layers {
-            Some(layers) => {
-                if layers.len() < 2 || layers[0] != n_in || layers[layers.len() - 1] != n_out {
-                    let given: Vec<String> = layers.iter().map(|s| s.to_string()).collect();
-                    bail!(
-                        "--layers {}: {source} needs {n_in} inputs and {n_out} outputs, e.g. --layers {n_in},16,16,{n_out} \
-                         (or give only --hidden)",
-                        given.join(",")
-                    );
-                }
-                layers.clone()
+    /// Overrides `recipe` with the flags that were given.
+    pub fn apply(&self, recipe: &mut Recipe) {
+        if let Some(layers) = &self.layers {
+            recipe.layers = Some(layers.clone());
+        }
+        if let Some(hidden) = &self.hidden {
+            recipe.layers = None;
+            recipe.hidden = hidden.clone();
+        }
+        if let Some(a) = self.activation {
+            recipe.activation = a;
+        }
+        if let Some(cost) = self.cost {
+            // A new cost brings its own default output unless one is given too.
+            if cost != recipe.cost {
+                recipe.output_activation = None;
             }
-            None => {
-                let mut sizes = vec![n_in];
-                sizes.extend(&self.hidden);
-                sizes.push(n_out);
-                sizes
-            }
-        };
-        let output = self.output_activation.unwrap_or(self.cost.default_output());
-        Ok(Architecture::uniform(
-            sizes,
-            self.activation,
-            output,
-            self.cost,
-        ))
+            recipe.cost = cost;
+        }
+        if let Some(o) = self.output_activation {
+            recipe.output_activation = Some(o);
+        }
+        if let Some(init) = self.init {
+            recipe.init = init;
+        }
     }
 }

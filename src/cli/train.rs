@@ -1,12 +1,13 @@
-//! `backprop train`: train a network and save it.
+//! `backprop train`: train a network and save it, with a log of every epoch beside it.
 
-use super::{data, network_args::NetworkArgs, percent, progress::Bar};
+use super::recipe::{Preset, Recipe};
+use super::{data, network_args::NetworkArgs, optim_args::OptimArgs, percent, progress::Bar};
 use anyhow::{bail, Context};
-use backprop::{model_io, train, EpochReport, Monitor, Network, SgdConfig, TrainConfig};
+use backprop::{model_io, train, EpochReport, Monitor, Network, Schedule, Stop};
 use clap::Args;
 use serde_json::json;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -17,64 +18,194 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
+    /// A complete recipe; any flag given as well overrides the preset's value
+    #[arg(long, value_enum, default_value_t = Preset::Notes)]
+    pub preset: Preset,
+
     #[command(flatten)]
     pub network: NetworkArgs,
 
-    /// Passes over the training data
-    #[arg(long, default_value_t = 30)]
-    pub epochs: usize,
+    #[command(flatten)]
+    pub optim: OptimArgs,
 
-    /// Samples per gradient step
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub batch_size: usize,
+    /// Passes over the training data [default: 30, or the preset's]
+    #[arg(long, help_heading = "Training")]
+    pub epochs: Option<usize>,
 
-    /// η in θ ← θ − η∇C; 1.5 with the notes' cost equals Nielsen's η = 3.0 with his ½Σ(a − y)²
-    #[arg(
-        long,
-        default_value_t = 1.5,
-        value_name = "ETA",
-        allow_negative_numbers = true
-    )]
-    pub learning_rate: f64,
+    /// Samples per gradient step [default: 10, or the preset's]
+    #[arg(long, value_name = "N", help_heading = "Training")]
+    pub batch_size: Option<usize>,
 
-    /// Seed of the initial weights and of the shuffling; the same seed gives the same model, bit for bit
-    #[arg(long, default_value_t = 3)]
-    pub seed: u64,
+    /// Seed of the initial weights, the shuffling, the dropout masks and the augmentation; the
+    /// same seed gives the same model, bit for bit [default: 3]
+    #[arg(long, help_heading = "Training")]
+    pub seed: Option<u64>,
+
+    /// Learning-rate schedule: constant, cosine (from η down to 0 over the run), step:K:G
+    /// (η·G every K epochs), plateau:P (halve η after P epochs without validation improvement,
+    /// stop below η/128; needs --validation) [default: constant, or the preset's]
+    #[arg(long, value_name = "SCHEDULE", help_heading = "Training")]
+    pub schedule: Option<Schedule>,
+
+    /// Stop when the validation accuracy has not improved for N epochs and keep the best
+    /// epoch's network; needs --validation [default: off]
+    #[arg(long, value_name = "N", help_heading = "Training")]
+    pub early_stop: Option<usize>,
 
     /// Hold out the last N training images for validation (Nielsen's split: 10000); 0 for none
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub validation: usize,
+    /// [default: 0, or the preset's]
+    #[arg(long, value_name = "N", help_heading = "Training")]
+    pub validation: Option<usize>,
 
     /// Train on only the first N training images (after the validation split) [default: all]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Training")]
     pub limit: Option<usize>,
+
+    /// Probability of dropping each hidden activation during training, in [0, 1)
+    /// [default: 0, or the preset's]
+    #[arg(
+        long,
+        value_name = "P",
+        help_heading = "Regularisation",
+        allow_negative_numbers = true
+    )]
+    pub dropout: Option<f64>,
+
+    /// Probability of dropping each input pixel during training, in [0, 1) [default: 0, or the preset's]
+    #[arg(
+        long,
+        value_name = "P",
+        help_heading = "Regularisation",
+        allow_negative_numbers = true
+    )]
+    pub input_dropout: Option<f64>,
+
+    /// Augmentation: shift each training image by up to PX pixels along each axis
+    /// [default: 0, or the preset's]
+    #[arg(
+        long,
+        value_name = "PX",
+        help_heading = "Regularisation",
+        allow_negative_numbers = true
+    )]
+    pub shift: Option<f64>,
+
+    /// Augmentation: rotate each training image by up to DEG degrees [default: 0, or the preset's]
+    #[arg(
+        long,
+        value_name = "DEG",
+        help_heading = "Regularisation",
+        allow_negative_numbers = true
+    )]
+    pub rotate: Option<f64>,
+
+    /// Augmentation: scale each training image by a factor in 1 ± F [default: 0, or the preset's]
+    #[arg(
+        long,
+        value_name = "F",
+        help_heading = "Regularisation",
+        allow_negative_numbers = true
+    )]
+    pub scale: Option<f64>,
+
+    /// Augmentation: elastic distortion of strength ALPHA pixels (Simard et al. use 34); 0 for
+    /// none [default: 0, or the preset's]
+    #[arg(
+        long,
+        value_name = "ALPHA",
+        help_heading = "Regularisation",
+        allow_negative_numbers = true
+    )]
+    pub elastic: Option<f64>,
+
+    /// Augmentation: smoothness σ of the elastic distortion, in pixels [default: 4]
+    #[arg(
+        long,
+        value_name = "SIGMA",
+        help_heading = "Regularisation",
+        allow_negative_numbers = true
+    )]
+    pub elastic_sigma: Option<f64>,
 
     /// Where to save the trained model (safetensors)
     #[arg(long, default_value = "model.safetensors", value_name = "PATH")]
     pub out: PathBuf,
+
+    /// Where to write the per-epoch log (JSON lines: epoch, learning_rate, train/validation/test
+    /// cost and accuracy, seconds) [default: beside the model, MODEL.log.jsonl]
+    #[arg(long, value_name = "PATH")]
+    pub log: Option<PathBuf>,
 
     /// Print one JSON object per epoch on stdout instead of a table
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let config = TrainConfig {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        seed: args.seed,
-    };
-    config.validate()?;
-    let mut sgd = SgdConfig {
-        learning_rate: args.learning_rate,
+impl TrainArgs {
+    /// The preset's recipe with every given flag applied.
+    pub fn recipe(&self) -> anyhow::Result<Recipe> {
+        let mut r = self.preset.recipe();
+        self.network.apply(&mut r);
+        self.optim.apply(&mut r)?;
+        let t = &mut r.train;
+        let set = |target: &mut f64, v: Option<f64>| {
+            if let Some(v) = v {
+                *target = v;
+            }
+        };
+        if let Some(e) = self.epochs {
+            t.epochs = e;
+        }
+        if let Some(b) = self.batch_size {
+            t.batch_size = b;
+        }
+        if let Some(s) = self.seed {
+            t.seed = s;
+        }
+        if let Some(s) = self.schedule {
+            t.schedule = s;
+        }
+        if self.early_stop.is_some() {
+            t.early_stopping = self.early_stop;
+        }
+        set(&mut t.dropout.hidden, self.dropout);
+        set(&mut t.dropout.input, self.input_dropout);
+        set(&mut t.augment.shift, self.shift);
+        set(&mut t.augment.rotate, self.rotate);
+        set(&mut t.augment.scale, self.scale);
+        set(&mut t.augment.elastic_alpha, self.elastic);
+        set(&mut t.augment.elastic_sigma, self.elastic_sigma);
+        if t.augment.elastic_alpha > 0.0 && t.augment.elastic_sigma == 0.0 {
+            t.augment.elastic_sigma = 4.0;
+        }
+        if let Some(v) = self.validation {
+            r.validation = v;
+        }
+        Ok(r)
     }
-    .build()?;
+
+    /// Where the log goes.
+    fn log_path(&self) -> PathBuf {
+        self.log
+            .clone()
+            .unwrap_or_else(|| self.out.with_extension("log.jsonl"))
+    }
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let recipe = args.recipe()?;
+    let config = recipe.train;
+    config.validate()?;
+    recipe.optimizer.validate()?;
+    if config.needs_validation() && recipe.validation == 0 {
+        bail!("--early-stop and --schedule plateau watch a validation set: add --validation N (e.g. 10000)");
+    }
 
     let (mnist, source) = data::load(args.data.as_deref())?;
     let (mut train_set, test_set) = (mnist.train, mnist.test);
     let mut validation = None;
-    if args.validation > 0 {
-        let (t, v) = train_set.split_last(args.validation)?;
+    if recipe.validation > 0 {
+        let (t, v) = train_set.split_last(recipe.validation)?;
         train_set = t;
         validation = Some(v);
     }
@@ -85,24 +216,22 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         train_set = train_set.head(limit);
     }
 
-    let arch = args
-        .network
-        .architecture(train_set.n_inputs(), train_set.n_classes(), &source)?;
-    let mut net = Network::<f32>::new(&arch, args.network.init, args.seed)?;
+    let arch = recipe.architecture(train_set.n_inputs(), train_set.n_classes(), &source)?;
+    let mut net = Network::<f32>::new(&arch, recipe.init, config.seed)?;
+    let mut optimizer = recipe.optimizer.build(&net, train_set.len())?;
 
     eprintln!(
-        "training {} ({} parameters, {} hidden, {} output, {} cost) on {} training images of {source}, \
-         {} epochs, batches of {}, η = {}",
+        "training {} ({} parameters, {} hidden, {} output, {} cost, {} init) on {} training images of {source}",
         arch.sizes_string(),
         arch.n_parameters(),
         arch.activations[0],
         arch.activations[arch.activations.len() - 1],
         arch.cost,
+        recipe.init,
         train_set.len(),
-        config.epochs,
-        config.batch_size,
-        args.learning_rate
     );
+    eprintln!("{}", describe(&recipe));
+    let show_eta = config.schedule != Schedule::Constant;
     let mut stdout = std::io::stdout().lock();
     if !args.json {
         let val = if validation.is_some() {
@@ -110,24 +239,29 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         } else {
             ""
         };
+        let eta = if show_eta { "         η" } else { "" };
         writeln!(
             stdout,
-            "epoch  train cost{val}  test cost  test acc  seconds"
+            "epoch{eta}  train cost  train acc{val}  test cost  test acc  seconds"
         )?;
     }
+    let log_path = args.log_path();
     let mut progress = Printer {
         bar: Bar::new(),
         json: args.json,
+        show_eta,
         out: &mut stdout,
+        log_path: &log_path,
+        log: String::new(),
         error: None,
     };
     let monitor = Monitor {
         validation: validation.as_ref(),
         test: Some(&test_set),
     };
-    let reports = train(
+    let history = train(
         &mut net,
-        &mut sgd,
+        &mut optimizer,
         &train_set,
         monitor,
         &config,
@@ -135,30 +269,111 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     )
     .context("training failed; no model was saved")?;
     if let Some(e) = progress.error {
-        return Err(e.into());
+        return Err(e);
+    }
+    match history.stop {
+        Stop::NoImprovement => eprintln!(
+            "stopped early: no validation improvement in {} epochs",
+            config.early_stopping.unwrap_or_default()
+        ),
+        Stop::LearningRateExhausted => {
+            eprintln!("stopped: the plateau schedule took η below 1/128 of its start")
+        }
+        Stop::Interrupted => eprintln!("stopped: interrupted"),
+        Stop::Finished => {}
     }
     model_io::save(&net, &args.out)?;
-    let last = reports
-        .last()
-        .and_then(|r| r.test.as_ref())
-        .expect("test set evaluated");
-    let total: f64 = reports.iter().map(|r| r.seconds).sum();
+    let kept = history.kept().expect("at least one epoch");
+    let test = kept.test.as_ref().expect("test set evaluated");
+    let total: f64 = history.epochs.iter().map(|r| r.seconds).sum();
+    let which = match history.best_epoch {
+        Some(e) => format!(
+            "the best epoch on validation, {e} of {}",
+            history.epochs.len()
+        ),
+        None => format!("after {} epochs", history.epochs.len()),
+    };
     eprintln!(
-        "saved {} — test accuracy {} after {} epochs, {:.1} s of training",
+        "saved {} — test accuracy {} ({which}), {:.1} s of training; log in {}",
         args.out.display(),
-        percent(last.accuracy()),
-        reports.len(),
-        total
+        percent(test.accuracy()),
+        total,
+        log_path.display()
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints each epoch's line as it ends, and draws the progress bar meanwhile.
+/// One line saying how the network will be trained.
+fn describe(r: &Recipe) -> String {
+    let t = &r.train;
+    let mut parts = vec![
+        format!("{} epochs", t.epochs),
+        format!("batches of {}", t.batch_size),
+        format!("{}", r.optimizer.method),
+        format!("η = {}", r.optimizer.learning_rate),
+    ];
+    if r.optimizer.l2 > 0.0 {
+        parts.push(format!("L2 λ = {}", r.optimizer.l2));
+    }
+    if t.schedule != Schedule::Constant {
+        parts.push(format!("schedule {}", t.schedule.to_arg()));
+    }
+    if let Some(p) = t.early_stopping {
+        parts.push(format!("early stop after {p}"));
+    }
+    if t.dropout.is_on() {
+        parts.push(format!(
+            "dropout {} (input {})",
+            t.dropout.hidden, t.dropout.input
+        ));
+    }
+    let a = &t.augment;
+    if a.is_on() {
+        parts.push(format!(
+            "augmented (shift {} px, rotate {}°, scale ±{}, elastic α {} σ {})",
+            a.shift, a.rotate, a.scale, a.elastic_alpha, a.elastic_sigma
+        ));
+    }
+    if r.validation > 0 {
+        parts.push(format!("{} held out for validation", r.validation));
+    }
+    parts.push(format!("seed {}", t.seed));
+    parts.join(", ")
+}
+
+/// The JSON object of one epoch: the `--json` line and the log line.
+fn epoch_json(r: &EpochReport) -> serde_json::Value {
+    let mut obj = json!({
+        "epoch": r.epoch,
+        "learning_rate": r.learning_rate,
+        "train_cost": r.train_cost,
+        "train_accuracy": r.train_accuracy,
+        "validation_cost": null,
+        "validation_accuracy": null,
+        "test_cost": null,
+        "test_accuracy": null,
+        "seconds": r.seconds,
+    });
+    if let Some(v) = &r.validation {
+        obj["validation_cost"] = json!(v.cost);
+        obj["validation_accuracy"] = json!(v.accuracy());
+    }
+    if let Some(t) = &r.test {
+        obj["test_cost"] = json!(t.cost);
+        obj["test_accuracy"] = json!(t.accuracy());
+    }
+    obj
+}
+
+/// Prints each epoch's line as it ends, rewrites the log, and draws the progress bar meanwhile.
 struct Printer<'a, W: Write> {
     bar: Bar,
     json: bool,
+    show_eta: bool,
     out: &'a mut W,
-    error: Option<std::io::Error>,
+    log_path: &'a Path,
+    log: String,
+    error: Option<anyhow::Error>,
 }
 
 impl<W: Write> backprop::Progress for Printer<'_, W> {
@@ -174,18 +389,14 @@ impl<W: Write> backprop::Progress for Printer<'_, W> {
     fn epoch_end(&mut self, r: &EpochReport) {
         self.bar.epoch_end(r);
         let test = r.test.as_ref().expect("test set evaluated");
+        let obj = epoch_json(r);
+        self.log.push_str(&obj.to_string());
+        self.log.push('\n');
+        // The whole log, atomically, every epoch: it is small, and never half-written.
+        if let Err(e) = model_io::write_atomically(self.log_path, self.log.as_bytes()) {
+            self.error.get_or_insert(e.into());
+        }
         let line = if self.json {
-            let mut obj = json!({
-                "epoch": r.epoch,
-                "train_cost": r.train_cost,
-                "test_cost": test.cost,
-                "test_accuracy": test.accuracy(),
-                "seconds": r.seconds,
-            });
-            if let Some(v) = &r.validation {
-                obj["validation_cost"] = json!(v.cost);
-                obj["validation_accuracy"] = json!(v.accuracy());
-            }
             obj.to_string()
         } else {
             let val = r
@@ -193,17 +404,26 @@ impl<W: Write> backprop::Progress for Printer<'_, W> {
                 .as_ref()
                 .map(|v| format!("  {:>8.4}  {:>8}", v.cost, percent(v.accuracy())))
                 .unwrap_or_default();
+            let eta = if self.show_eta {
+                format!("  {:>8.2e}", r.learning_rate)
+            } else {
+                String::new()
+            };
             format!(
-                "{:>5}  {:>10.4}{val}  {:>9.4}  {:>8}  {:>7.2}",
+                "{:>5}{eta}  {:>10.4}  {:>9}{val}  {:>9.4}  {:>8}  {:>7.2}",
                 r.epoch,
                 r.train_cost,
+                percent(r.train_accuracy),
                 test.cost,
                 percent(test.accuracy()),
                 r.seconds
             )
         };
         if let Err(e) = writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
-            self.error.get_or_insert(e);
+            self.error.get_or_insert(e.into());
         }
+    }
+    fn should_stop(&mut self) -> bool {
+        self.error.is_some()
     }
 }
