@@ -20,11 +20,36 @@
 //!   columns and 4 rows at a time.
 //!
 //! Everything else — f64 (gradient checks), other CPUs (`gemm` has NEON kernels, for example),
-//! and products above [`GEMM_THRESHOLD`] multiply-adds — goes to the `gemm` crate,
-//! single-threaded. Either way every sum is taken in an order fixed by the matrix sizes, so
-//! results are reproducible bit for bit on a given machine.
+//! and products above [`GEMM_THRESHOLD`] multiply-adds — goes to the `gemm` crate, on up to
+//! [`threads()`] threads (one unless [`set_threads`] says otherwise). Either way every sum is
+//! taken in an order fixed by the matrix sizes, whatever the number of threads (they share out
+//! blocks of the result, never the terms of one sum), so results are reproducible bit for bit
+//! on a given machine.
 
 use crate::Real;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Threads the large products may use.
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Lets the large products (above [`GEMM_THRESHOLD`] multiply-adds) use up to `n` threads,
+/// process-wide. Small products always run on the calling thread: at a mini-batch of 10,
+/// handing work to another thread costs more than it saves.
+pub fn set_threads(n: usize) {
+    THREADS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// The number of threads the large products may use (1 by default).
+pub fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
+fn parallelism() -> gemm::Parallelism {
+    match threads() {
+        1 => gemm::Parallelism::None,
+        n => gemm::Parallelism::Rayon(n),
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -160,7 +185,7 @@ pub fn scale_bytes<T: Real>(src: &[u8], scale: T, dst: &mut [T]) {
     );
 }
 
-/// `matmul_a_bt` by the `gemm` crate, single-threaded.
+/// `matmul_a_bt` by the `gemm` crate.
 pub fn gemm_a_bt<T: Real>(
     m: usize,
     n: usize,
@@ -192,7 +217,7 @@ pub fn gemm_a_bt<T: Real>(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism(),
         );
     }
 }
@@ -230,7 +255,7 @@ fn gemm_general<T: Real>(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism(),
         );
     }
 }
