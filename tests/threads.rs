@@ -47,7 +47,7 @@ fn train_with(threads: usize) -> (Vec<u32>, f64) {
 
 #[test]
 fn one_or_two_threads_give_the_same_model_bit_for_bit() {
-    assert!(128 * 512 * 784 > linalg::GEMM_THRESHOLD);
+    const { assert!(128 * 512 * 784 > linalg::GEMM_THRESHOLD) };
     let (one, cost_one) = train_with(1);
     let (two, cost_two) = train_with(2);
     assert_eq!(linalg::threads(), 2);
