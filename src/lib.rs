@@ -44,6 +44,7 @@
 mod activation;
 mod architecture;
 pub mod augment;
+pub mod checkpoint;
 mod cost;
 pub mod data;
 mod dropout;
@@ -63,6 +64,7 @@ mod train;
 pub use activation::Activation;
 pub use architecture::{Architecture, MAX_PARAMETERS};
 pub use augment::Augment;
+pub use checkpoint::Checkpoint;
 pub use cost::Cost;
 pub use data::{Dataset, Mnist};
 pub use dropout::Dropout;
@@ -75,6 +77,6 @@ pub use real::Real;
 pub use rng::Rng;
 pub use schedule::Schedule;
 pub use train::{
-    check_fits, evaluate, train, EpochReport, Evaluation, History, Monitor, Progress, Stop,
-    TrainConfig,
+    check_fits, evaluate, train, train_from, EpochReport, Evaluation, History, Monitor, Progress,
+    Stop, TrainConfig, TrainState,
 };

@@ -5,7 +5,7 @@
 //! platform and with every future version of the crate.
 
 /// xoshiro256** (Blackman & Vigna, 2018): fast, 256 bits of state, passes BigCrush.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rng {
     s: [u64; 4],
 }

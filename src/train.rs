@@ -161,7 +161,8 @@ pub trait Progress {
     fn evaluating(&mut self) {}
     /// The epoch is over.
     fn epoch_end(&mut self, _report: &EpochReport) {}
-    /// Asked after every epoch: return true to end training there (after a Ctrl-C, say).
+    /// Asked after every step: return true to stop training there (after a Ctrl-C, say); see
+    /// [`train_from`] for continuing later.
     fn should_stop(&mut self) -> bool {
         false
     }
@@ -207,6 +208,91 @@ pub fn check_fits<T: Real>(net: &Network<T>, data: &Dataset) -> Result<()> {
 const DROPOUT_STREAM: u64 = 0xD5A6_1266_F0C9_392C;
 const AUGMENT_STREAM: u64 = 0xA3B1_9535_4A39_B70D;
 
+/// Everything a training run carries from one step to the next besides the network and the
+/// optimiser: where it is, its random streams, the sample order, and what it has seen. Saved in
+/// checkpoints, so that a run resumed from one ends with exactly the model an uninterrupted run
+/// would have produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainState<T> {
+    /// The epoch in progress, or the next to start (1-based).
+    pub epoch: usize,
+    /// Mini-batches of `epoch` already done; 0 before the epoch's shuffle.
+    pub batches_done: usize,
+    /// The current order of the training samples (reshuffled in place every epoch).
+    #[serde(skip)]
+    pub order: Vec<usize>,
+    /// Shuffling, dropout masks, augmentation.
+    pub rngs: [Rng; 3],
+    /// The current epoch's running totals: cost, correct samples, seconds.
+    pub epoch_cost: f64,
+    /// See `epoch_cost`.
+    pub epoch_correct: usize,
+    /// See `epoch_cost`.
+    pub epoch_seconds: f64,
+    /// η₀, the optimiser's learning rate when training began.
+    pub eta0: Option<f64>,
+    /// η of the plateau schedule.
+    pub plateau_eta: Option<f64>,
+    /// Best validation accuracy so far and its epoch.
+    pub best: Option<(f64, usize)>,
+    /// Epochs since the best.
+    pub since_best: usize,
+    /// Epochs without improvement since η last changed (plateau schedule).
+    pub since_change: usize,
+    /// With early stopping: the network of the best epoch.
+    #[serde(skip)]
+    pub best_net: Option<Network<T>>,
+    /// The epochs so far, and why training ended.
+    pub history: History,
+}
+
+impl<T: Real> TrainState<T> {
+    /// The state before the first step of a run with `config` on `n` samples.
+    pub fn new(config: &TrainConfig, n: usize) -> Self {
+        TrainState {
+            epoch: 1,
+            batches_done: 0,
+            order: (0..n).collect(),
+            rngs: [
+                Rng::new(config.seed),
+                Rng::new(config.seed ^ DROPOUT_STREAM),
+                Rng::new(config.seed ^ AUGMENT_STREAM),
+            ],
+            epoch_cost: 0.0,
+            epoch_correct: 0,
+            epoch_seconds: 0.0,
+            eta0: None,
+            plateau_eta: None,
+            best: None,
+            since_best: 0,
+            since_change: 0,
+            best_net: None,
+            history: History {
+                epochs: Vec::new(),
+                best_epoch: None,
+                stop: Stop::Finished,
+            },
+        }
+    }
+
+    /// Whether training has ended (rather than been interrupted).
+    pub fn is_done(&self, config: &TrainConfig) -> bool {
+        self.epoch > config.epochs
+            || matches!(
+                self.history.stop,
+                Stop::NoImprovement | Stop::LearningRateExhausted
+            )
+    }
+
+    /// η for the current epoch.
+    fn eta(&self, config: &TrainConfig, eta0: f64) -> f64 {
+        match config.schedule {
+            Schedule::Plateau { .. } => self.plateau_eta.unwrap_or(eta0),
+            s => s.rate(eta0, self.epoch, config.epochs),
+        }
+    }
+}
+
 /// Trains `net` on `data` by mini-batch gradient descent.
 ///
 /// Every epoch: set η from the schedule, shuffle the samples (seeded), cut them into
@@ -240,6 +326,27 @@ pub fn train<T: Real, O: Optimizer<T>>(
     config: &TrainConfig,
     progress: &mut dyn Progress,
 ) -> Result<History> {
+    let mut state = TrainState::new(config, data.len());
+    train_from(net, optimizer, data, monitor, config, progress, &mut state)?;
+    Ok(state.history)
+}
+
+/// [`train()`], from `state` on: from the start with [`TrainState::new`], or from where an
+/// interrupted run stopped. Returns when training is done or [`Progress::should_stop`] says so
+/// (checked after every step); `state.history.stop` tells which, and `state` (with `net` and
+/// the optimiser's state) is then all it takes to continue later.
+///
+/// # Errors
+/// As [`train()`], and [`Error::Config`] if `state` does not fit `data`.
+pub fn train_from<T: Real, O: Optimizer<T>>(
+    net: &mut Network<T>,
+    optimizer: &mut O,
+    data: &Dataset,
+    monitor: Monitor<'_>,
+    config: &TrainConfig,
+    progress: &mut dyn Progress,
+    state: &mut TrainState<T>,
+) -> Result<()> {
     config.validate()?;
     check_fits(net, data)?;
     for d in [monitor.validation, monitor.test].into_iter().flatten() {
@@ -252,6 +359,15 @@ pub fn train<T: Real, O: Optimizer<T>>(
         return Err(Error::Config(
             "early stopping and the plateau schedule watch a validation set; hold one out (e.g. --validation 10000)".into(),
         ));
+    }
+    let mut sorted = state.order.clone();
+    sorted.sort_unstable();
+    if sorted.len() != data.len() || sorted.iter().enumerate().any(|(i, &j)| i != j) {
+        return Err(Error::Config(format!(
+            "the training state is for {} samples in some order, but the data has {}",
+            state.order.len(),
+            data.len()
+        )));
     }
     let mut augmenter = match (config.augment.is_on(), data.image_shape()) {
         (false, _) => None,
@@ -269,35 +385,26 @@ pub fn train<T: Real, O: Optimizer<T>>(
     ws.set_dropout(&config.dropout)?;
     let mut y = vec![T::ZERO; batch_size * n_out];
     let mut grad = Gradient::zeros_like(net);
-    let mut rng = Rng::new(config.seed);
-    let mut dropout_rng = Rng::new(config.seed ^ DROPOUT_STREAM);
-    let mut augment_rng = Rng::new(config.seed ^ AUGMENT_STREAM);
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut history = History {
-        epochs: Vec::with_capacity(config.epochs),
-        best_epoch: None,
-        stop: Stop::Finished,
-    };
-    let eta0 = optimizer.learning_rate();
-    let mut plateau_eta = eta0;
-    // Best validation accuracy so far, its epoch, epochs since and (early stopping) its network.
-    let mut best: Option<(f64, usize)> = None;
-    let mut since_best = 0;
-    let mut since_change = 0; // epochs without improvement since η last changed (plateau)
-    let mut best_net: Option<Network<T>> = None;
+    let eta0 = *state.eta0.get_or_insert(optimizer.learning_rate());
+    state.history.stop = Stop::Finished;
 
-    for epoch in 1..=config.epochs {
+    while !state.is_done(config) {
         let start = Instant::now();
-        let eta = match config.schedule {
-            Schedule::Plateau { .. } => plateau_eta,
-            s => s.rate(eta0, epoch, config.epochs),
-        };
+        let epoch = state.epoch;
+        let eta = state.eta(config, eta0);
         optimizer.set_learning_rate(eta);
         progress.epoch_start(epoch, config.epochs, n_batches);
-        rng.shuffle(&mut order);
-        let (mut total_cost, mut correct) = (0.0, 0usize);
-        let mut batches = order.chunks(batch_size).peekable();
-        let mut b = 0;
+        if state.batches_done == 0 {
+            let [shuffle, _, _] = &mut state.rngs;
+            shuffle.shuffle(&mut state.order);
+            (state.epoch_cost, state.epoch_correct, state.epoch_seconds) = (0.0, 0, 0.0);
+        }
+        let [_, dropout_rng, augment_rng] = &mut state.rngs;
+        let mut batches = state
+            .order
+            .chunks(batch_size)
+            .skip(state.batches_done)
+            .peekable();
         while let Some(batch) = batches.next() {
             if let Some(next) = batches.peek() {
                 data.prefetch(next);
@@ -306,30 +413,35 @@ pub fn train<T: Real, O: Optimizer<T>>(
             data.fill_inputs(batch, x);
             if let Some(aug) = augmenter.as_mut() {
                 for image in x.chunks_exact_mut(n_in) {
-                    aug.apply(image, &mut augment_rng);
+                    aug.apply(image, augment_rng);
                 }
             }
             data.fill_targets(batch, &mut y);
             if ws.has_dropout() {
-                ws.draw_masks(&mut dropout_rng, batch.len());
+                ws.draw_masks(dropout_rng, batch.len());
             }
             let cost = net.backprop_batch(&mut ws, &y, batch.len(), &mut grad);
             if !cost.is_finite() {
                 return Err(Error::Diverged {
                     epoch,
-                    batch: b + 1,
+                    batch: state.batches_done + 1,
                     cost: cost.to_f64(),
                 });
             }
             for (a, &i) in ws.output(batch.len()).chunks_exact(n_out).zip(batch) {
-                correct += usize::from(crate::argmax(a) == data.label(i));
+                state.epoch_correct += usize::from(crate::argmax(a) == data.label(i));
             }
             optimizer.step(net, &grad);
-            total_cost += cost.to_f64();
-            b += 1;
-            progress.batch_end(b);
+            state.epoch_cost += cost.to_f64();
+            state.batches_done += 1;
+            progress.batch_end(state.batches_done);
+            if state.batches_done < n_batches && progress.should_stop() {
+                state.epoch_seconds += start.elapsed().as_secs_f64();
+                state.history.stop = Stop::Interrupted;
+                return Ok(());
+            }
         }
-        let seconds = start.elapsed().as_secs_f64();
+        let seconds = state.epoch_seconds + start.elapsed().as_secs_f64();
         if !net.is_finite() {
             return Err(Error::Diverged {
                 epoch,
@@ -341,53 +453,68 @@ pub fn train<T: Real, O: Optimizer<T>>(
         let report = EpochReport {
             epoch,
             learning_rate: eta,
-            train_cost: total_cost / data.len() as f64,
-            train_accuracy: correct as f64 / data.len() as f64,
+            train_cost: state.epoch_cost / data.len() as f64,
+            train_accuracy: state.epoch_correct as f64 / data.len() as f64,
             validation: monitor.validation.map(|d| evaluate(net, d)).transpose()?,
             test: monitor.test.map(|d| evaluate(net, d)).transpose()?,
             seconds,
         };
         progress.epoch_end(&report);
         let validation_accuracy = report.validation.as_ref().map(Evaluation::accuracy);
-        history.epochs.push(report);
+        state.history.epochs.push(report);
+        state.epoch += 1;
+        state.batches_done = 0;
+        state.end_of_epoch(config, eta0, epoch, validation_accuracy, net);
+        if !state.is_done(config) && progress.should_stop() {
+            state.history.stop = Stop::Interrupted;
+            return Ok(());
+        }
+    }
+    if let Some(kept) = state.best_net.take() {
+        *net = kept;
+        state.history.best_epoch = state.best.map(|(_, e)| e);
+    }
+    Ok(())
+}
 
+impl<T: Real> TrainState<T> {
+    /// Early stopping and the plateau schedule look at the validation accuracy of the epoch
+    /// that just ended.
+    fn end_of_epoch(
+        &mut self,
+        config: &TrainConfig,
+        eta0: f64,
+        epoch: usize,
+        validation_accuracy: Option<f64>,
+        net: &Network<T>,
+    ) {
         if let Some(accuracy) = validation_accuracy {
-            if best.is_none_or(|(b, _)| accuracy > b) {
-                best = Some((accuracy, epoch));
-                since_best = 0;
-                since_change = 0;
+            if self.best.is_none_or(|(b, _)| accuracy > b) {
+                self.best = Some((accuracy, epoch));
+                self.since_best = 0;
+                self.since_change = 0;
                 if config.early_stopping.is_some() {
-                    best_net = Some(net.clone());
+                    self.best_net = Some(net.clone());
                 }
             } else {
-                since_best += 1;
-                since_change += 1;
+                self.since_best += 1;
+                self.since_change += 1;
             }
         }
         if let Schedule::Plateau { patience } = config.schedule {
-            if since_change >= patience {
-                plateau_eta *= crate::schedule::PLATEAU_FACTOR;
-                since_change = 0;
-                if plateau_eta < eta0 * crate::schedule::PLATEAU_STOP {
-                    history.stop = Stop::LearningRateExhausted;
-                    break;
+            if self.since_change >= patience {
+                let eta = self.plateau_eta.unwrap_or(eta0) * crate::schedule::PLATEAU_FACTOR;
+                self.plateau_eta = Some(eta);
+                self.since_change = 0;
+                if eta < eta0 * crate::schedule::PLATEAU_STOP {
+                    self.history.stop = Stop::LearningRateExhausted;
                 }
             }
         }
-        if config.early_stopping.is_some_and(|p| since_best >= p) {
-            history.stop = Stop::NoImprovement;
-            break;
-        }
-        if progress.should_stop() {
-            history.stop = Stop::Interrupted;
-            break;
+        if config.early_stopping.is_some_and(|p| self.since_best >= p) {
+            self.history.stop = Stop::NoImprovement;
         }
     }
-    if let Some(kept) = best_net {
-        *net = kept;
-        history.best_epoch = best.map(|(_, e)| e);
-    }
-    Ok(history)
 }
 
 /// Samples per forward pass in [`evaluate`]: large enough for efficient matrix products,

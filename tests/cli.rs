@@ -369,9 +369,20 @@ fn bad_input_gets_one_line_errors_and_exit_code_1() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
 
+    let err = fails(
+        backprop()
+            .args(["train", "--resume"])
+            .arg(p("garbage.safetensors")),
+    );
+    assert!(
+        err.contains("garbage.safetensors: not a valid safetensors file"),
+        "{err}"
+    );
+
     // Usage errors are clap's: exit code 2.
     for args in [
-        &["train", "--epochs", "many"][..],
+        &["train", "--resume", "x.safetensors", "--epochs", "3"][..],
+        &["train", "--epochs", "many"],
         &["train", "--activation", "swish"],
         &["train", "--optimizer", "rmsprop"],
         &["train", "--schedule", "linear"],

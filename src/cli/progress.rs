@@ -12,6 +12,13 @@ impl Bar {
     pub fn new() -> Self {
         Bar { bar: None }
     }
+
+    /// Removes the bar, if one is showing.
+    pub fn clear(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl Progress for Bar {
@@ -28,9 +35,9 @@ impl Progress for Bar {
         self.bar = Some(bar);
     }
 
-    fn batch_end(&mut self, _batch: usize) {
+    fn batch_end(&mut self, batch: usize) {
         if let Some(bar) = &self.bar {
-            bar.inc(1);
+            bar.set_position(batch as u64);
         }
     }
 

@@ -3,12 +3,16 @@
 use super::recipe::{Preset, Recipe};
 use super::{data, network_args::NetworkArgs, optim_args::OptimArgs, percent, progress::Bar};
 use anyhow::{bail, Context};
-use backprop::{model_io, train, EpochReport, Monitor, Network, Schedule, Stop};
+use backprop::{
+    model_io, train_from, Checkpoint, EpochReport, Monitor, Network, Schedule, Stop, TrainState,
+};
 use clap::Args;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -131,6 +135,27 @@ pub struct TrainArgs {
     #[arg(long, default_value = "model.safetensors", value_name = "PATH")]
     pub out: PathBuf,
 
+    /// Where Ctrl-C writes a checkpoint (model, optimiser, position, random streams) to
+    /// continue from with --resume [default: beside the model, MODEL.checkpoint.safetensors]
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: Option<PathBuf>,
+
+    /// Continue an interrupted run from its checkpoint; it ends with exactly the model the
+    /// uninterrupted run would have made. The checkpoint holds the recipe, the data's location
+    /// and split: give only --out, --log, --checkpoint, --json or --threads with it
+    #[arg(
+        long,
+        value_name = "CHECKPOINT",
+        conflicts_with_all = [
+            "data", "preset", "layers", "hidden", "activation", "output_activation", "cost",
+            "init", "optimizer", "learning_rate", "l2", "momentum", "beta1", "beta2", "epsilon",
+            "weight_decay", "epochs", "batch_size", "seed", "schedule", "early_stop",
+            "validation", "limit", "dropout", "input_dropout", "shift", "rotate", "scale",
+            "elastic", "elastic_sigma",
+        ]
+    )]
+    pub resume: Option<PathBuf>,
+
     /// Where to write the per-epoch log (JSON lines: epoch, learning_rate, train/validation/test
     /// cost and accuracy, seconds) [default: beside the model, MODEL.log.jsonl]
     #[arg(long, value_name = "PATH")]
@@ -192,45 +217,89 @@ impl TrainArgs {
     }
 }
 
-pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let recipe = args.recipe()?;
-    let config = recipe.train;
-    config.validate()?;
-    recipe.optimizer.validate()?;
-    if config.needs_validation() && recipe.validation == 0 {
-        bail!("--early-stop and --schedule plateau watch a validation set: add --validation N (e.g. 10000)");
-    }
+/// What a checkpoint needs besides the library's state to rebuild the run: where the data came
+/// from and how it was split.
+#[derive(Debug, Serialize, Deserialize)]
+struct RunData {
+    data: Option<PathBuf>,
+    validation: usize,
+    limit: Option<usize>,
+}
 
-    let (mnist, source) = data::load(args.data.as_deref())?;
+/// Set by Ctrl-C: finish the current step, write a checkpoint, exit.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    // Rebuild the run from a checkpoint, or set up a new one from the recipe.
+    let (recipe, run_data, resumed) = match &args.resume {
+        Some(path) => {
+            let c = Checkpoint::load(path)?;
+            let run_data: RunData = serde_json::from_value(c.extra.clone()).with_context(|| {
+                format!("{}: no data description in the checkpoint", path.display())
+            })?;
+            (None, run_data, Some(c))
+        }
+        None => {
+            let recipe = args.recipe()?;
+            recipe.train.validate()?;
+            recipe.optimizer.validate()?;
+            if recipe.train.needs_validation() && recipe.validation == 0 {
+                bail!("--early-stop and --schedule plateau watch a validation set: add --validation N (e.g. 10000)");
+            }
+            if args.limit == Some(0) {
+                bail!("--limit must be at least 1");
+            }
+            let run_data = RunData {
+                data: args.data.clone(),
+                validation: recipe.validation,
+                limit: args.limit,
+            };
+            (Some(recipe), run_data, None)
+        }
+    };
+
+    let (mnist, source) = data::load(run_data.data.as_deref())?;
     let (mut train_set, test_set) = (mnist.train, mnist.test);
     let mut validation = None;
-    if recipe.validation > 0 {
-        let (t, v) = train_set.split_last(recipe.validation)?;
+    if run_data.validation > 0 {
+        let (t, v) = train_set.split_last(run_data.validation)?;
         train_set = t;
         validation = Some(v);
     }
-    if let Some(limit) = args.limit {
-        if limit == 0 {
-            bail!("--limit must be at least 1");
-        }
+    if let Some(limit) = run_data.limit {
         train_set = train_set.head(limit);
     }
 
-    let arch = recipe.architecture(train_set.n_inputs(), train_set.n_classes(), &source)?;
-    let mut net = Network::<f32>::new(&arch, recipe.init, config.seed)?;
-    let mut optimizer = recipe.optimizer.build(&net, train_set.len())?;
+    let (mut net, mut optimizer, config, mut state, description) = match (recipe, resumed) {
+        (Some(recipe), _) => {
+            let arch = recipe.architecture(train_set.n_inputs(), train_set.n_classes(), &source)?;
+            let net = Network::<f32>::new(&arch, recipe.init, recipe.train.seed)?;
+            let optimizer = recipe.optimizer.build(&net, train_set.len())?;
+            let state = TrainState::new(&recipe.train, train_set.len());
+            let description = format!(
+                "{} ({} init), {}",
+                describe_net(&net, train_set.len(), &source),
+                recipe.init,
+                describe(&recipe)
+            );
+            (net, optimizer, recipe.train, state, description)
+        }
+        (None, Some(c)) => {
+            let mut optimizer = c.optimizer.build(&c.net, train_set.len())?;
+            optimizer.set_state(c.optimizer_state)?;
+            let description = format!(
+                "{}, resumed from {} at epoch {}, batch {}",
+                describe_net(&c.net, train_set.len(), &source),
+                args.resume.as_deref().unwrap_or(Path::new("")).display(),
+                c.state.epoch,
+                c.state.batches_done
+            );
+            (c.net, optimizer, c.config, c.state, description)
+        }
+        (None, None) => unreachable!("either a recipe or a checkpoint"),
+    };
+    eprintln!("{description}");
 
-    eprintln!(
-        "training {} ({} parameters, {} hidden, {} output, {} cost, {} init) on {} training images of {source}",
-        arch.sizes_string(),
-        arch.n_parameters(),
-        arch.activations[0],
-        arch.activations[arch.activations.len() - 1],
-        arch.cost,
-        recipe.init,
-        train_set.len(),
-    );
-    eprintln!("{}", describe(&recipe));
     let show_eta = config.schedule != Schedule::Constant;
     let mut stdout = std::io::stdout().lock();
     if !args.json {
@@ -246,32 +315,71 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     let log_path = args.log_path();
+    let checkpoint_path = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| args.out.with_extension("checkpoint.safetensors"));
     let mut progress = Printer {
         bar: Bar::new(),
         json: args.json,
         show_eta,
         out: &mut stdout,
         log_path: &log_path,
-        log: String::new(),
+        log: state
+            .history
+            .epochs
+            .iter()
+            .map(|r| epoch_json(r).to_string() + "\n")
+            .collect(),
         error: None,
     };
+    ctrlc::set_handler(|| {
+        // A second Ctrl-C means "now".
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    })
+    .context("cannot install the Ctrl-C handler")?;
     let monitor = Monitor {
         validation: validation.as_ref(),
         test: Some(&test_set),
     };
-    let history = train(
+    train_from(
         &mut net,
         &mut optimizer,
         &train_set,
         monitor,
         &config,
         &mut progress,
+        &mut state,
     )
     .context("training failed; no model was saved")?;
+    progress.bar.clear();
     if let Some(e) = progress.error {
         return Err(e);
     }
+    let history = &state.history;
     match history.stop {
+        Stop::Interrupted => {
+            let checkpoint = Checkpoint {
+                net,
+                optimizer: *optimizer.config(),
+                optimizer_state: optimizer.state().clone(),
+                config,
+                extra: serde_json::to_value(&run_data)?,
+                state,
+            };
+            checkpoint.save(&checkpoint_path)?;
+            eprintln!(
+                "interrupted in epoch {}, after batch {}: checkpoint written to {}; continue with\n  backprop train --resume {} --out {}",
+                checkpoint.state.epoch,
+                checkpoint.state.batches_done,
+                checkpoint_path.display(),
+                checkpoint_path.display(),
+                args.out.display()
+            );
+            return Ok(ExitCode::from(130));
+        }
         Stop::NoImprovement => eprintln!(
             "stopped early: no validation improvement in {} epochs",
             config.early_stopping.unwrap_or_default()
@@ -279,10 +387,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         Stop::LearningRateExhausted => {
             eprintln!("stopped: the plateau schedule took η below 1/128 of its start")
         }
-        Stop::Interrupted => eprintln!("stopped: interrupted"),
         Stop::Finished => {}
     }
     model_io::save(&net, &args.out)?;
+    if let Some(path) = &args.resume {
+        // The run is complete: its checkpoint is stale.
+        let _ = std::fs::remove_file(path);
+    }
     let kept = history.kept().expect("at least one epoch");
     let test = kept.test.as_ref().expect("test set evaluated");
     let total: f64 = history.epochs.iter().map(|r| r.seconds).sum();
@@ -301,6 +412,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         log_path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// "training 784-16-16-10 (13002 parameters, …) on N training images of SOURCE".
+fn describe_net(net: &Network<f32>, n: usize, source: &str) -> String {
+    let arch = net.architecture();
+    format!(
+        "training {} ({} parameters, {} hidden, {} output, {} cost) on {n} training images of {source}",
+        arch.sizes_string(),
+        arch.n_parameters(),
+        arch.activations[0],
+        arch.activations[arch.activations.len() - 1],
+        arch.cost,
+    )
 }
 
 /// One line saying how the network will be trained.
@@ -424,6 +548,6 @@ impl<W: Write> backprop::Progress for Printer<'_, W> {
         }
     }
     fn should_stop(&mut self) -> bool {
-        self.error.is_some()
+        self.error.is_some() || INTERRUPTED.load(Ordering::Relaxed)
     }
 }
