@@ -132,12 +132,17 @@ pub struct TrainArgs {
     pub elastic_sigma: Option<f64>,
 
     /// Where to save the trained model (safetensors)
-    #[arg(long, default_value = "model.safetensors", value_name = "PATH")]
+    #[arg(
+        long,
+        default_value = "model.safetensors",
+        value_name = "PATH",
+        help_heading = "Output"
+    )]
     pub out: PathBuf,
 
     /// Where Ctrl-C writes a checkpoint (model, optimiser, position, random streams) to
     /// continue from with --resume [default: beside the model, MODEL.checkpoint.safetensors]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub checkpoint: Option<PathBuf>,
 
     /// Continue an interrupted run from its checkpoint; it ends with exactly the model the
@@ -146,6 +151,7 @@ pub struct TrainArgs {
     #[arg(
         long,
         value_name = "CHECKPOINT",
+        help_heading = "Output",
         conflicts_with_all = [
             "data", "preset", "layers", "hidden", "activation", "output_activation", "cost",
             "init", "optimizer", "learning_rate", "l2", "momentum", "beta1", "beta2", "epsilon",
@@ -158,11 +164,11 @@ pub struct TrainArgs {
 
     /// Where to write the per-epoch log (JSON lines: epoch, learning_rate, train/validation/test
     /// cost and accuracy, seconds) [default: beside the model, MODEL.log.jsonl]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub log: Option<PathBuf>,
 
     /// Print one JSON object per epoch on stdout instead of a table
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub json: bool,
 }
 
