@@ -133,7 +133,9 @@ impl Checkpoint {
             ("state".into(), json(&self.state)?),
             ("extra".into(), self.extra.to_string()),
         ]);
-        safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())
+        safetensors::serialize(views, Some(metadata))
+            .map(crate::model_io::sorted_header)
+            .map_err(|e| e.to_string())
     }
 
     /// Reads a checkpoint written by [`Checkpoint::save`], checking everything in it.

@@ -74,7 +74,24 @@ fn to_bytes(net: &Network<f32>) -> std::result::Result<Vec<u8>, String> {
             serde_json::to_string(&net.architecture()).map_err(|e| e.to_string())?,
         ),
     ]);
-    safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())
+    safetensors::serialize(views, Some(metadata))
+        .map(sorted_header)
+        .map_err(|e| e.to_string())
+}
+
+/// safetensors writes its metadata map in `HashMap` order, which changes from run to run; this
+/// rewrites the header with every key sorted, so that the same network always gives the same
+/// bytes. Only the order changes, so the header keeps its length and the data its offsets.
+pub(crate) fn sorted_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header = &mut bytes[8..8 + n];
+    let value: serde_json::Value =
+        serde_json::from_slice(header).expect("safetensors writes its header as JSON");
+    let mut sorted = serde_json::to_vec(&value).expect("JSON values serialise");
+    assert!(sorted.len() <= n, "sorting keys does not lengthen JSON");
+    sorted.resize(n, b' ');
+    header.copy_from_slice(&sorted);
+    bytes
 }
 
 /// Writes `bytes` to a temporary file in `path`'s directory, flushes it to disk, then renames

@@ -124,6 +124,21 @@ fn the_same_seed_gives_the_same_model_bit_for_bit() {
 }
 
 #[test]
+fn the_same_network_always_gives_the_same_file_bytes() {
+    // safetensors writes its metadata in HashMap order; the saved header must not depend on it.
+    let net = notes_net(3);
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<Vec<u8>> = (0..8)
+        .map(|i| {
+            let path = dir.path().join(format!("m{i}.safetensors"));
+            backprop::model_io::save(&net, &path).unwrap();
+            std::fs::read(path).unwrap()
+        })
+        .collect();
+    assert!(files.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
 fn divergence_stops_training_with_a_clear_error() {
     // Identity everywhere with a huge step: the weights blow up within a few steps.
     let m = mnist();
