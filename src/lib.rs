@@ -71,3 +71,9 @@ pub use rng::Rng;
 pub use train::{
     check_fits, evaluate, train, EpochReport, Evaluation, Monitor, Progress, TrainConfig,
 };
+
+// Issue 5, "look inside": your own digit, pictures, statistics and the worked example.
+pub mod explain;
+pub mod preprocess;
+pub mod report;
+pub mod stats;
