@@ -236,7 +236,8 @@ pub fn to_mnist(image: &GreyImage) -> Option<Digit> {
     let sh = ((bh as f64 * scale).round() as usize).clamp(1, BOX);
     let scaled = resample(&ink, w, (left, top, bw, bh), sw, sh);
 
-    // 5. Centre of mass to pixel (14, 14), by whole pixels, keeping the box inside the field.
+    // 5. Centre of mass to pixel (14, 14), by whole pixels as MNIST did (a fractional shift
+    // would blur the digit), keeping the box inside the field.
     let (mut mass, mut mx, mut my) = (0.0f64, 0.0f64, 0.0f64);
     for y in 0..sh {
         for x in 0..sw {

@@ -27,7 +27,7 @@ pub struct ExplainArgs {
         long,
         value_delimiter = ',',
         default_value = "0.8,1.2,1.5",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_name = "W,..."
     )]
     pub weights: Vec<f64>,
@@ -37,7 +37,7 @@ pub struct ExplainArgs {
         long,
         value_delimiter = ',',
         default_value = "0.1,-0.4,-0.2",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_name = "B,..."
     )]
     pub biases: Vec<f64>,
@@ -65,7 +65,7 @@ pub struct ExplainArgs {
         long,
         value_delimiter = ',',
         default_value = "0.6,0.3",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_name = "A,..."
     )]
     pub layer_input: Vec<f64>,
@@ -75,7 +75,7 @@ pub struct ExplainArgs {
         long,
         value_delimiter = ',',
         default_value = "0.5,-0.3,0.8,0.2,-0.6,0.9",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_name = "W,..."
     )]
     pub layer_weights: Vec<f64>,
@@ -85,7 +85,7 @@ pub struct ExplainArgs {
         long,
         value_delimiter = ',',
         default_value = "0.1,-0.2,0",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_name = "B,..."
     )]
     pub layer_biases: Vec<f64>,
@@ -95,7 +95,7 @@ pub struct ExplainArgs {
         long,
         value_delimiter = ',',
         default_value = "1,0,0",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_name = "Y,..."
     )]
     pub layer_target: Vec<f64>,
@@ -210,7 +210,8 @@ fn chain_text(t: &ChainTrace) -> String {
         if i + 1 == n {
             line(format!("  layer {l}:"));
             line(format!(
-                "    ∂C₀/∂a^({l})   = 2(a^({l}) − y) = 2 × ({} − {}) = {}",
+                "    {:<17} = 2(a^({l}) − y) = 2 × ({} − {}) = {}",
+                format!("∂C₀/∂a^({l})"),
                 num(st.a),
                 num(t.target),
                 num(st.dc_da)
@@ -220,36 +221,42 @@ fn chain_text(t: &ChainTrace) -> String {
                 "  layer {l}: keep going backwards with ∂C₀/∂a^({l}) in place of 2(a − y)"
             ));
             line(format!(
-                "    ∂C₀/∂a^({l})   = {} (from layer {})",
+                "    {:<17} = {} (from layer {})",
+                format!("∂C₀/∂a^({l})"),
                 num(st.dc_da),
                 sup(i + 2, n)
             ));
         }
         line(format!(
-            "    ∂a^({l})/∂z^({l}) = σ'(z^({l})) = a^({l})(1 − a^({l})) = {} × {} = {}",
+            "    {:<17} = σ'(z^({l})) = a^({l})(1 − a^({l})) = {} × {} = {}",
+            format!("∂a^({l})/∂z^({l})"),
             num(st.a),
             num(1.0 - st.a),
             num(st.sigma_prime)
         ));
         line(format!(
-            "    ∂z^({l})/∂w^({l}) = a^({p}) = {}",
+            "    {:<17} = a^({p}) = {}",
+            format!("∂z^({l})/∂w^({l})"),
             num(st.a_prev)
         ));
         line(format!(
-            "    ∂C₀/∂w^({l})   = a^({p}) σ'(z^({l})) ∂C₀/∂a^({l}) = {} × {} × {} = {}",
+            "    {:<17} = a^({p}) σ'(z^({l})) ∂C₀/∂a^({l}) = {} × {} × {} = {}",
+            format!("∂C₀/∂w^({l})"),
             factor(st.a_prev),
             factor(st.sigma_prime),
             factor(st.dc_da),
             num(st.dc_dw)
         ));
         line(format!(
-            "    ∂C₀/∂b^({l})   = 1 × σ'(z^({l})) ∂C₀/∂a^({l}) = {} × {} = {}",
+            "    {:<17} = 1 × σ'(z^({l})) ∂C₀/∂a^({l}) = {} × {} = {}",
+            format!("∂C₀/∂b^({l})"),
             factor(st.sigma_prime),
             factor(st.dc_da),
             num(st.dc_db)
         ));
         line(format!(
-            "    ∂C₀/∂a^({p})   = w^({l}) σ'(z^({l})) ∂C₀/∂a^({l}) = {} × {} × {} = {}",
+            "    {:<17} = w^({l}) σ'(z^({l})) ∂C₀/∂a^({l}) = {} × {} × {} = {}",
+            format!("∂C₀/∂a^({p})"),
             factor(st.w),
             factor(st.sigma_prime),
             factor(st.dc_da),
