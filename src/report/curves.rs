@@ -152,14 +152,19 @@ fn panel(
     let sx = |e: f64| x0 + (e - e_lo) / (e_hi - e_lo) * w;
     let sy = |v: f64| y0 + h - (v - lo) / (hi - lo) * h;
     svg.rect(x0, y0, w, h, "#fbfbfb");
-    for t in ticks(lo, hi, 6) {
+    let value_ticks = ticks(lo, hi, 6);
+    let step = match value_ticks.as_slice() {
+        [a, b, ..] => b - a,
+        _ => hi - lo,
+    };
+    for &t in &value_ticks {
         svg.line((x0, sy(t)), (x0 + w, sy(t)), "#e4e4e4", 1.0);
         svg.text(
             x0 - 6.0,
             sy(t) + 4.0,
             11.0,
             Anchor::End,
-            &tick_label(t, hi - lo),
+            &tick_label(t, step),
         );
     }
     let mut epoch_ticks = ticks(e_lo, e_hi, 8);

@@ -182,7 +182,7 @@ pub fn mistakes_svg(data: &Dataset, mistakes: &[Mistake], columns: usize) -> Str
         44.0,
         12.0,
         Anchor::Start,
-        "true → predicted; below, the outputs a of the predicted and of the true class",
+        "true → predicted; below, the output a_j of the predicted class vs that of the true class",
     );
     for (n, m) in mistakes.iter().enumerate() {
         let x = 10.0 + (n % columns) as f64 * cw;
@@ -210,7 +210,7 @@ pub fn mistakes_svg(data: &Dataset, mistakes: &[Mistake], columns: usize) -> Str
             y + ih + 29.0,
             10.0,
             Anchor::Middle,
-            &format!("a = {:.3} vs {:.3}", m.a_predicted, m.a_label),
+            &format!("{:.3} vs {:.3}", m.a_predicted, m.a_label),
         );
     }
     svg.finish()
