@@ -140,7 +140,7 @@ pub struct LayerTrace {
     pub sigma_prime: Vec<f64>,
     /// `terms[k][j]` = w_jk σ'(z_j) ∂C₀/∂a_j: what neuron j passes back to neuron k.
     pub terms: Vec<Vec<f64>>,
-    /// ∂C₀/∂a_k^(L−1) = Σ_j terms[k][j].
+    /// ∂C₀/∂a_k^(L−1) = Σ_j `terms[k][j]`.
     pub dc_da_prev: Vec<f64>,
     /// ∂C₀/∂w_jk = a_k^(L−1) σ'(z_j) ∂C₀/∂a_j, row-major.
     pub dc_dw: Vec<f64>,
