@@ -105,6 +105,22 @@ fn unbase64(s: &str) -> Vec<u8> {
     out
 }
 
+/// CRC-32 (ISO-HDLC), as PNG chunks use.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
 /// MNIST test digit `i` as a 200×200 page, dark ink on white, enlarged ×5 at (x, y).
 fn mnist_page(i: usize, x: usize, y: usize) -> Vec<u8> {
     let mnist = backprop::Mnist::bundled().unwrap();
@@ -223,6 +239,8 @@ fn predict_errors_name_the_file_and_the_problem() {
     let mut huge = mnist_page(1, 0, 0);
     huge[16..20].copy_from_slice(&20000u32.to_be_bytes());
     huge[20..24].copy_from_slice(&20000u32.to_be_bytes());
+    let crc = crc32(&huge[12..29]); // the IHDR chunk's type and data
+    huge[29..33].copy_from_slice(&crc.to_be_bytes());
     let big = dir.path().join("big.png");
     std::fs::write(&big, huge).unwrap();
     let err = fails(
@@ -231,7 +249,28 @@ fn predict_errors_name_the_file_and_the_problem() {
             .arg(&model)
             .arg(&big),
     );
-    assert!(err.contains("big.png: "), "{err}");
+    assert!(
+        err.contains("big.png: the image is 20000×20000 pixels; at most 10000×10000"),
+        "{err}"
+    );
+
+    // So is a JPEG whose frame header claims 20000 × 20000.
+    let mut jpeg = std::fs::read(fixture("seven.jpg")).unwrap();
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w[0] == 0xff && (0xc0..=0xc2).contains(&w[1]))
+        .unwrap();
+    jpeg[sof + 5..sof + 7].copy_from_slice(&20000u16.to_be_bytes());
+    jpeg[sof + 7..sof + 9].copy_from_slice(&20000u16.to_be_bytes());
+    let big = dir.path().join("big.jpg");
+    std::fs::write(&big, jpeg).unwrap();
+    let err = fails(
+        backprop()
+            .args(["predict", "--model"])
+            .arg(&model)
+            .arg(&big),
+    );
+    assert!(err.contains("big.jpg: ") && err.contains("20000"), "{err}");
 
     // A model whose input is not 28×28.
     let data = dir.path().join("toy");

@@ -52,13 +52,15 @@ pub fn confusion_svg(confusion: &[Vec<usize>]) -> String {
     );
     svg.vertical_text(left - 40.0, top + grid / 2.0, 13.0, "true class");
     let font = (cell * 0.3).clamp(6.0, 12.0);
+    // Class labels shrink with the cells when there are many classes.
+    let label = (cell * 0.8).min(12.0);
     for (i, row) in confusion.iter().enumerate() {
         let total: usize = row.iter().sum();
         let y = top + i as f64 * cell;
         svg.text(
             left - 8.0,
-            y + cell / 2.0 + 4.0,
-            12.0,
+            y + cell / 2.0 + label / 3.0,
+            label,
             Anchor::End,
             &i.to_string(),
         );
@@ -82,7 +84,7 @@ pub fn confusion_svg(confusion: &[Vec<usize>]) -> String {
     }
     for j in 0..k {
         let x = left + j as f64 * cell + cell / 2.0;
-        svg.text(x, top - 8.0, 12.0, Anchor::Middle, &j.to_string());
+        svg.text(x, top - 8.0, label, Anchor::Middle, &j.to_string());
     }
     svg.frame(left, top, grid, grid, "#888888", 1.0);
     // Recall per row, precision per column.
@@ -248,10 +250,17 @@ pub fn weights_svg<T: Real>(
         Anchor::Start,
         "#222222",
         true,
-        &format!(
-            "What each of the {} first-layer neurons looks for",
-            layer.n_out
-        ),
+        &if shown < layer.n_out {
+            format!(
+                "What the first {shown} of the {} first-layer neurons look for",
+                layer.n_out
+            )
+        } else {
+            format!(
+                "What each of the {} first-layer neurons looks for",
+                layer.n_out
+            )
+        },
     );
     svg.text(
         10.0,
