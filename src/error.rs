@@ -50,6 +50,15 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
 
+    /// An image file cannot be used: not PNG or JPEG, corrupt, too large, or without ink.
+    #[error("{}: {reason}", path.display())]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// Training produced a non-finite cost.
     #[error(
         "training diverged: the cost became {cost} at epoch {epoch}, batch {batch}; \

@@ -80,3 +80,9 @@ pub use train::{
     check_fits, evaluate, train, train_from, EpochReport, Evaluation, History, Monitor, Progress,
     Stop, TrainConfig, TrainState,
 };
+
+// Issue 5, "look inside": your own digit, pictures, statistics and the worked example.
+pub mod explain;
+pub mod preprocess;
+pub mod report;
+pub mod stats;

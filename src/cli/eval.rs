@@ -2,6 +2,8 @@
 
 use super::{data, percent};
 use anyhow::Context;
+use backprop::report::eval::{confusion_svg, mistakes_svg, weights_svg};
+use backprop::stats::{per_class, worst_mistakes};
 use backprop::{check_fits, evaluate, model_io};
 use clap::Args;
 use serde_json::json;
@@ -20,9 +22,19 @@ pub struct EvalArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
-    /// Print one JSON object (accuracy, cost, n, correct, confusion) instead of tables
+    /// Print one JSON object (accuracy, cost, n, correct, confusion, classes) instead of tables
     #[arg(long)]
     pub json: bool,
+
+    /// Also draw pictures into DIR (SVG): confusion.svg (the confusion matrix as a heat map),
+    /// mistakes.svg (the worst misclassified samples) and weights.svg (each first-layer neuron's
+    /// weights as an image)
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
+    /// How many mistakes the report's gallery shows
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub mistakes: usize,
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -31,6 +43,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     check_fits(&net, &mnist.test)
         .with_context(|| format!("{} does not fit {source}", args.model.display()))?;
     let e = evaluate(&net, &mnist.test)?;
+    let classes = per_class(&e.confusion);
+    let written = match &args.report {
+        Some(dir) => write_report(dir, &net, &mnist.test, &e.confusion, args.mistakes)?,
+        None => Vec::new(),
+    };
     let mut out = std::io::stdout().lock();
     if args.json {
         let obj = json!({
@@ -39,6 +56,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             "n": e.n,
             "correct": e.correct,
             "confusion": e.confusion,
+            "classes": classes,
+            "report": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
         writeln!(out, "{obj}")?;
         return Ok(ExitCode::SUCCESS);
@@ -79,5 +98,49 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
         writeln!(out)?;
     }
+    writeln!(out)?;
+    writeln!(out, "class  samples  precision  recall")?;
+    let pct = |v: Option<f64>| v.map_or("–".to_string(), percent);
+    for c in &classes {
+        writeln!(
+            out,
+            "{:>5}  {:>7}  {:>9}  {:>6}",
+            c.class,
+            c.support,
+            pct(c.precision),
+            pct(c.recall)
+        )?;
+    }
+    if !written.is_empty() {
+        writeln!(out)?;
+        for p in &written {
+            writeln!(out, "wrote {}", p.display())?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the pictures of `--report DIR`; returns their paths.
+fn write_report(
+    dir: &std::path::Path,
+    net: &backprop::Network<f32>,
+    test: &backprop::Dataset,
+    confusion: &[Vec<usize>],
+    n_mistakes: usize,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the report directory {}", dir.display()))?;
+    let mut pictures = vec![("confusion.svg", confusion_svg(confusion))];
+    if let Some((rows, cols)) = test.image_shape() {
+        let mistakes = worst_mistakes(net, test, n_mistakes)?;
+        pictures.push(("mistakes.svg", mistakes_svg(test, &mistakes, 8)));
+        pictures.push(("weights.svg", weights_svg(&net.layers[0], rows, cols, 100)));
+    }
+    let mut written = Vec::new();
+    for (name, svg) in pictures {
+        let path = dir.join(name);
+        std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
 }

@@ -10,6 +10,10 @@ mod optim_args;
 mod progress;
 mod recipe;
 mod train;
+// Issue 5, "look inside".
+mod explain;
+mod plot;
+mod predict;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -45,6 +49,12 @@ enum Command {
     Gradcheck(gradcheck::GradcheckArgs),
     /// Time training epochs of any configuration on the bundled MNIST (no evaluation, no saving).
     Bench(bench::BenchArgs),
+    /// Which digit is in your own PNG or JPEG image, and how sure the network is.
+    Predict(predict::PredictArgs),
+    /// The notes' worked example step by step: forward pass, every chain-rule term, the update.
+    Explain(explain::ExplainArgs),
+    /// Draw training curves (cost and accuracy per epoch) from a training log, as SVG.
+    Plot(plot::PlotArgs),
 }
 
 /// Runs the parsed command.
@@ -61,6 +71,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Predict(args) => predict::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Plot(args) => plot::run(args),
     }
 }
 
@@ -129,5 +142,28 @@ mod tests {
             panic!()
         };
         assert_eq!(g.layers, vec![784, 16, 16, 10]);
+    }
+
+    #[test]
+    fn look_inside_subcommands_parse() {
+        let Command::Predict(p) = parse(&["predict", "--model", "m", "a.png", "b.jpg", "--json"])
+        else {
+            panic!()
+        };
+        assert_eq!((p.images.len(), p.top, p.json), (2, 3, true));
+        assert!(Cli::try_parse_from(["backprop", "predict", "--model", "m"]).is_err());
+        assert!(matches!(parse(&["explain"]), Command::Explain(_)));
+        let Command::Plot(p) = parse(&["plot", "log.jsonl"]) else {
+            panic!()
+        };
+        assert_eq!(p.out.to_str(), Some("curves.svg"));
+        let Command::Eval(e) = parse(&["eval", "--model", "m", "--report", "r"]) else {
+            panic!()
+        };
+        assert_eq!((e.report.unwrap().to_str(), e.mistakes), (Some("r"), 32));
+        let Command::Inspect(i) = parse(&["inspect", "m", "--histogram"]) else {
+            panic!()
+        };
+        assert!(i.histogram);
     }
 }

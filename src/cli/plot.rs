@@ -1,0 +1,36 @@
+//! `backprop plot`: training curves from a training log.
+
+use anyhow::Context;
+use backprop::report::curves::{curves_svg, parse_log};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A training log: JSON lines, one object per epoch (epoch, train_cost, test_cost,
+    /// test_accuracy, validation_*, ... ; what `backprop train --json` prints works too)
+    #[arg(value_name = "LOG")]
+    pub log: PathBuf,
+
+    /// Where to write the picture (SVG)
+    #[arg(long, default_value = "curves.svg", value_name = "PATH")]
+    pub out: PathBuf,
+
+    /// Title above the curves [default: "Training curves: <LOG>"]
+    #[arg(long)]
+    pub title: Option<String>,
+}
+
+pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.log)
+        .with_context(|| format!("cannot read {}", args.log.display()))?;
+    let log = parse_log(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.log.display()))?;
+    let title = args
+        .title
+        .unwrap_or_else(|| format!("Training curves: {}", args.log.display()));
+    std::fs::write(&args.out, curves_svg(&log, &title))
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!("wrote {} ({} epochs)", args.out.display(), log.len());
+    Ok(ExitCode::SUCCESS)
+}
