@@ -4,7 +4,7 @@
 
 use backprop::preprocess::{to_mnist, GreyImage};
 use backprop::report::svg::png;
-use backprop::{train, Architecture, Init, Mnist, Monitor, Network, SgdConfig, TrainConfig};
+use backprop::{train, Architecture, Init, Mnist, Monitor, Network, OptimizerConfig, TrainConfig};
 
 /// How a 28×28 digit is enlarged.
 #[derive(Clone, Copy)]
@@ -57,7 +57,9 @@ fn quick_network(mnist: &Mnist) -> Network<f32> {
         ..Default::default()
     };
     let mut net = Network::<f32>::new(&Architecture::notes(), Init::Normal, config.seed).unwrap();
-    let mut sgd = SgdConfig::default().build().unwrap();
+    let mut sgd = OptimizerConfig::default()
+        .build(&net, mnist.train.len())
+        .unwrap();
     train(
         &mut net,
         &mut sgd,
