@@ -117,7 +117,7 @@ impl Preset {
                     l2: 0.0,
                 },
                 train: TrainConfig {
-                    epochs: 100,
+                    epochs: 60,
                     batch_size: 128,
                     schedule: Schedule::Cosine,
                     dropout: Dropout {
