@@ -78,64 +78,56 @@ impl Preset {
                 validation: 10_000,
                 ..notes
             },
-            Preset::Best => Recipe {
-                hidden: vec![800],
-                activation: Activation::Relu,
-                cost: Cost::LogLikelihood,
-                init: Init::He,
-                optimizer: OptimizerConfig {
-                    method: Method::with_defaults("adam").expect("adam"),
-                    learning_rate: 1e-3,
-                    l2: 0.0,
-                },
-                train: TrainConfig {
-                    epochs: 30,
-                    batch_size: 128,
-                    schedule: Schedule::Cosine,
-                    dropout: Dropout {
-                        input: 0.0,
-                        hidden: 0.3,
+            Preset::Best => best(notes),
+            Preset::Record => {
+                let best = best(notes);
+                Recipe {
+                    hidden: vec![1000, 1000],
+                    train: TrainConfig {
+                        epochs: 60,
+                        augment: Augment {
+                            elastic_alpha: 34.0,
+                            elastic_sigma: 4.0,
+                            ..best.train.augment
+                        },
+                        ..best.train
                     },
-                    augment: Augment {
-                        shift: 2.0,
-                        rotate: 10.0,
-                        scale: 0.1,
-                        ..Augment::default()
-                    },
-                    ..TrainConfig::default()
-                },
-                ..notes
-            },
-            Preset::Record => Recipe {
-                hidden: vec![1000, 1000],
-                activation: Activation::Relu,
-                cost: Cost::LogLikelihood,
-                init: Init::He,
-                optimizer: OptimizerConfig {
-                    method: Method::with_defaults("adam").expect("adam"),
-                    learning_rate: 1e-3,
-                    l2: 0.0,
-                },
-                train: TrainConfig {
-                    epochs: 60,
-                    batch_size: 128,
-                    schedule: Schedule::Cosine,
-                    dropout: Dropout {
-                        input: 0.0,
-                        hidden: 0.3,
-                    },
-                    augment: Augment {
-                        shift: 2.0,
-                        rotate: 10.0,
-                        scale: 0.1,
-                        elastic_alpha: 34.0,
-                        elastic_sigma: 4.0,
-                    },
-                    ..TrainConfig::default()
-                },
-                ..notes
-            },
+                    ..best
+                }
+            }
         }
+    }
+}
+
+/// The `best` preset, built on the notes' recipe.
+fn best(notes: Recipe) -> Recipe {
+    Recipe {
+        hidden: vec![800],
+        activation: Activation::Relu,
+        cost: Cost::LogLikelihood,
+        init: Init::He,
+        optimizer: OptimizerConfig {
+            method: Method::with_defaults("adam").expect("adam"),
+            learning_rate: 1e-3,
+            l2: 0.0,
+        },
+        train: TrainConfig {
+            epochs: 30,
+            batch_size: 128,
+            schedule: Schedule::Cosine,
+            dropout: Dropout {
+                input: 0.0,
+                hidden: 0.3,
+            },
+            augment: Augment {
+                shift: 2.0,
+                rotate: 10.0,
+                scale: 0.1,
+                ..Augment::default()
+            },
+            ..TrainConfig::default()
+        },
+        ..notes
     }
 }
 
