@@ -22,6 +22,7 @@ use safetensors::SafeTensors;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The value of the `format` metadata key in files this crate writes.
 pub const FORMAT: &str = "backprop";
@@ -80,9 +81,30 @@ pub fn to_bytes(net: &Network<f32>) -> std::result::Result<Vec<u8>, String> {
     safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())
 }
 
-/// Writes `bytes` to a temporary file in `path`'s directory, flushes it to disk, then renames
-/// it to `path`. On any failure the temporary file is removed and `path` is left as it was.
+/// Writes `bytes` to `path` atomically: see [`write_atomically_with`].
+///
+/// # Errors
+/// [`Error::Io`] naming `path`; the previous file, if any, is untouched.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+/// Writes a file atomically: `write` fills a new temporary file beside `path`, which is flushed
+/// to disk and then renamed over `path` (and the directory flushed too, on Unix). Until the
+/// rename, `path` is untouched; after it, `path` holds everything `write` wrote. If `write` or
+/// anything else fails — a full disk, a missing directory, a panic in `write` — the temporary
+/// file is removed and `path` keeps its previous contents, or stays absent. If the process is
+/// killed, `path` is just as safe; a `.NAME.PID-N.tmp` file may be left beside it.
+///
+/// Every file the crate and its command-line tool save goes through here.
+///
+/// # Errors
+/// [`Error::Io`] naming `path`, with the first error `write` or the file system returned.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -91,21 +113,48 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         reason: "not a file name".into(),
     })?;
+    // Unique per process and per call, so concurrent saves never share a temporary file.
     let tmp = dir.join(format!(
-        ".{}.tmp{}",
+        ".{}.{}-{}.tmp",
         name.to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| Error::io(path, e))?;
+    // Removes the temporary file on every way out before the rename, a panic in `write` included.
+    let mut guard = RemoveOnDrop(Some(tmp.as_path()));
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        let mut writer = std::io::BufWriter::new(file);
+        write(&mut writer)?;
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
+        drop(file);
         std::fs::rename(&tmp, path)
     })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    result.map_err(|e| Error::io(path, e))?;
+    guard.0 = None; // renamed: nothing to remove
+                    // Make the rename itself durable. Best effort: the new file is in place either way, and some
+                    // file systems cannot sync a directory.
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Deletes the file at its path, if any, when dropped.
+struct RemoveOnDrop<'a>(Option<&'a Path>);
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(path) = self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// The largest safetensors header (the JSON before the tensors' data) a model may have. The

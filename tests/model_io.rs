@@ -2,7 +2,7 @@
 
 use backprop::{model_io, Activation, Architecture, Cost, Init, Network};
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::Path;
 
 fn small_net() -> Network<f32> {
@@ -103,6 +103,97 @@ fn a_failed_save_keeps_the_previous_file() {
         err.to_string().contains("no/such/dir/m.safetensors"),
         "{err}"
     );
+}
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_save_that_fails_midway_keeps_the_previous_file_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    model_io::save(&small_net(), &path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let big = Network::new(&Architecture::notes(), Init::Normal, 1).unwrap();
+    let new = model_io::to_bytes(&big).unwrap();
+
+    // The disk fills up after 20,000 of the new model's 52,000 bytes: more than the write
+    // buffer holds, so part of the new model really reached the temporary file.
+    let disk_full = || std::io::Error::new(ErrorKind::StorageFull, "No space left on device");
+    let err = model_io::write_atomically_with(&path, |file| {
+        file.write_all(&new[..20_000])?;
+        Err(disk_full())
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: No space left on device", path.display())
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(names(dir.path()), ["m.safetensors"]);
+
+    // The writer fails on its first byte.
+    let failing = |_: &mut dyn Write| Err(disk_full());
+    assert!(model_io::write_atomically_with(&path, failing).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(names(dir.path()), ["m.safetensors"]);
+
+    // The code producing the file panics halfway.
+    let panicked = std::panic::catch_unwind(|| {
+        model_io::write_atomically_with(&path, |file| {
+            file.write_all(&new[..20_000])?;
+            panic!("crash in the middle of a save");
+        })
+    });
+    assert!(panicked.is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(names(dir.path()), ["m.safetensors"]);
+
+    // With no previous file, a failed save leaves none.
+    let fresh = dir.path().join("fresh.safetensors");
+    assert!(model_io::write_atomically_with(&fresh, |_| Err(disk_full())).is_err());
+    assert_eq!(names(dir.path()), ["m.safetensors"]);
+
+    // A failure from the file system itself, which permission bits cannot give when the tests
+    // run as root: the parent of the target is a regular file.
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, b"x").unwrap();
+    let err = model_io::save(&big, &blocker.join("m.safetensors")).unwrap_err();
+    assert!(err.to_string().contains("Not a directory"), "{err}");
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"x");
+
+    // And a save that succeeds replaces the file whole.
+    model_io::save(&big, &path).unwrap();
+    assert_eq!(model_io::load(&path).unwrap(), big);
+    assert_eq!(names(dir.path()), ["blocker", "m.safetensors"]);
+}
+
+#[test]
+fn concurrent_saves_to_one_path_leave_one_whole_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let nets: Vec<_> = (0..4)
+        .map(|seed| Network::new(&Architecture::notes(), Init::Normal, seed).unwrap())
+        .collect();
+    std::thread::scope(|s| {
+        for net in &nets {
+            let path = &path;
+            s.spawn(move || {
+                for _ in 0..5 {
+                    model_io::save(net, path).unwrap();
+                }
+            });
+        }
+    });
+    assert!(nets.contains(&model_io::load(&path).unwrap()));
+    assert_eq!(names(dir.path()), ["m.safetensors"]);
 }
 
 /// Safetensors bytes with the given tensors (name, dtype, shape, raw data) and metadata.
