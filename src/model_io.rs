@@ -17,11 +17,12 @@
 //! the architecture, every tensor's dtype and shape, and every value's finiteness are checked.
 
 use crate::{Architecture, Dense, Error, Network, Result};
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::{Dtype, Metadata, TensorView};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The value of the `format` metadata key in files this crate writes.
 pub const FORMAT: &str = "backprop";
@@ -45,8 +46,11 @@ pub fn save(net: &Network<f32>, path: &Path) -> Result<()> {
     write_atomically(path, &bytes)
 }
 
-/// The safetensors bytes of `net`.
-fn to_bytes(net: &Network<f32>) -> std::result::Result<Vec<u8>, String> {
+/// The safetensors bytes of `net`, as [`save`] writes them.
+///
+/// # Errors
+/// The reason, if safetensors refuses to serialise the tensors.
+pub fn to_bytes(net: &Network<f32>) -> std::result::Result<Vec<u8>, String> {
     let le = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let mut buffers = Vec::new();
     for (i, l) in net.layers.iter().enumerate() {
@@ -94,9 +98,30 @@ pub(crate) fn sorted_header(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-/// Writes `bytes` to a temporary file in `path`'s directory, flushes it to disk, then renames
-/// it to `path`. On any failure the temporary file is removed and `path` is left as it was.
+/// Writes `bytes` to `path` atomically: see [`write_atomically_with`].
+///
+/// # Errors
+/// [`Error::Io`] naming `path`; the previous file, if any, is untouched.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+/// Writes a file atomically: `write` fills a new temporary file beside `path`, which is flushed
+/// to disk and then renamed over `path` (and the directory flushed too, on Unix). Until the
+/// rename, `path` is untouched; after it, `path` holds everything `write` wrote. If `write` or
+/// anything else fails — a full disk, a missing directory, a panic in `write` — the temporary
+/// file is removed and `path` keeps its previous contents, or stays absent. If the process is
+/// killed, `path` is just as safe; a `.NAME.PID-N.tmp` file may be left beside it.
+///
+/// Every file the crate and its command-line tool save goes through here.
+///
+/// # Errors
+/// [`Error::Io`] naming `path`, with the first error `write` or the file system returned.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -105,42 +130,106 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         reason: "not a file name".into(),
     })?;
+    // Unique per process and per call, so concurrent saves never share a temporary file.
     let tmp = dir.join(format!(
-        ".{}.tmp{}",
+        ".{}.{}-{}.tmp",
         name.to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| Error::io(path, e))?;
+    // Removes the temporary file on every way out before the rename, a panic in `write` included.
+    let mut guard = RemoveOnDrop(Some(tmp.as_path()));
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        let mut writer = std::io::BufWriter::new(file);
+        write(&mut writer)?;
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
+        drop(file);
         std::fs::rename(&tmp, path)
     })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    result.map_err(|e| Error::io(path, e))?;
+    guard.0 = None; // renamed: nothing to remove
+                    // Make the rename itself durable. Best effort: the new file is in place either way, and some
+                    // file systems cannot sync a directory.
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
+/// Deletes the file at its path, if any, when dropped.
+struct RemoveOnDrop<'a>(Option<&'a Path>);
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(path) = self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The largest safetensors header (the JSON before the tensors' data) a model may have. The
+/// notes' network needs under 1 KiB; 16 MiB is room for tens of thousands of layers.
+pub const MAX_HEADER_BYTES: u64 = 16 << 20;
+
 /// Reads a model written by [`save`].
+///
+/// Reads no more of the file than its header says the tensors occupy (plus one byte, to notice
+/// trailing data), so a huge file or an endless stream costs no more memory than a valid model.
 ///
 /// # Errors
 /// [`Error::Io`] if the file cannot be read; [`Error::Model`] naming the file and the problem if
 /// it is not a valid safetensors file, has no or a bad architecture, or its tensors are
 /// missing, of the wrong dtype or shape, or not finite.
 pub fn load(path: &Path) -> Result<Network<f32>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read_bounded(path).map_err(|e| Error::io(path, e))?;
     from_bytes(&bytes).map_err(|reason| Error::Model {
         path: path.to_path_buf(),
         reason,
     })
 }
 
+/// The 8-byte header length, the header, and the tensors' data as the header describes them,
+/// one byte more if the file goes on; stops early wherever [`from_bytes`] will find an error.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path)?);
+    // `read_to_end` grows the buffer with what arrives, never by what a header claims.
+    let mut bytes = Vec::new();
+    (&mut reader).take(8).read_to_end(&mut bytes)?;
+    let Ok(prefix) = <[u8; 8]>::try_from(bytes.as_slice()) else {
+        return Ok(bytes);
+    };
+    let n = u64::from_le_bytes(prefix);
+    if n > MAX_HEADER_BYTES {
+        return Ok(bytes);
+    }
+    (&mut reader).take(n).read_to_end(&mut bytes)?;
+    let Ok(header) = serde_json::from_slice::<Metadata>(&bytes[8..]) else {
+        return Ok(bytes);
+    };
+    reader
+        .take(header.data_len() as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Parses model bytes; the error is the reason, without the file name.
+///
+/// # Errors
+/// The reason, one line: the file is not safetensors (too short, a header length beyond
+/// [`MAX_HEADER_BYTES`] or the file, bad JSON, tensors that do not exactly fill the rest of the
+/// file), the architecture is missing, malformed or invalid, it needs more parameters than the
+/// file can hold, or a tensor is missing, extra, not F32, of the wrong shape, or not finite.
 pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Network<f32>, String> {
-    let bad = |e: safetensors::SafeTensorError| format!("not a valid safetensors file: {e}");
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(bad)?;
-    let tensors = SafeTensors::deserialize(bytes).map_err(bad)?;
+    let meta = read_header(bytes)?;
+    let tensors = SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("not a valid safetensors file: {e}"))?;
     let arch_json = meta
         .metadata()
         .as_ref()
@@ -218,4 +307,43 @@ pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Network<f32>, String> {
         ));
     }
     Ok(net)
+}
+
+/// Checks the safetensors framing — the 8-byte little-endian header length, the JSON header, the
+/// tensors' data exactly filling the rest of the file — with a message for each way it can fail.
+fn read_header(bytes: &[u8]) -> std::result::Result<Metadata, String> {
+    let not = |why: String| format!("not a valid safetensors file: {why}");
+    let Some(prefix) = bytes.get(..8) else {
+        return Err(not(format!(
+            "{} bytes, too short for the 8-byte header length",
+            bytes.len()
+        )));
+    };
+    let n = u64::from_le_bytes(prefix.try_into().expect("8 bytes"));
+    if n > MAX_HEADER_BYTES {
+        return Err(not(format!(
+            "the header length {n} is more than the limit of {MAX_HEADER_BYTES} bytes"
+        )));
+    }
+    let after = bytes.len() - 8;
+    let Some(header) = bytes.get(8..8 + n as usize) else {
+        return Err(not(format!(
+            "the header length is {n} bytes, but only {after} bytes follow it"
+        )));
+    };
+    let meta: Metadata =
+        serde_json::from_slice(header).map_err(|e| not(format!("bad header: {e}")))?;
+    let (data, needed) = (after - header.len(), meta.data_len());
+    if data < needed {
+        return Err(format!(
+            "truncated: the header's tensors need {needed} bytes of data, the file has {data}"
+        ));
+    }
+    if data > needed {
+        return Err(not(format!(
+            "the file goes on after the tensors' data, which ends at byte {}",
+            8 + header.len() + needed
+        )));
+    }
+    Ok(meta)
 }

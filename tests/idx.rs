@@ -174,3 +174,28 @@ fn the_bundled_mnist_is_the_real_one() {
         Mnist::load_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist").as_ref()).unwrap();
     assert!(on_disk == m);
 }
+
+/// Replays what the fuzzer kept (`fuzz/seeds/idx`, `fuzz/corpus/idx`) on a stable toolchain
+/// without cargo-fuzz: every input parses to exactly `product(dims)` bytes or gets a one-line
+/// error naming the file.
+#[test]
+fn the_fuzz_corpus_parses_or_fails_in_one_line() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for dir in ["fuzz/seeds/idx", "fuzz/corpus/idx"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            match backprop::data::idx::parse_idx_bytes(&path, &bytes) {
+                Ok(idx) => assert_eq!(idx.data.len(), idx.dims.iter().product::<usize>()),
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(msg.starts_with(&path.display().to_string()), "{msg}");
+                    assert!(!msg.contains('\n'), "{msg:?}");
+                }
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 100, "only {n} inputs: is fuzz/corpus/idx there?");
+}

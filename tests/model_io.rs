@@ -2,6 +2,7 @@
 
 use backprop::{model_io, Activation, Architecture, Cost, Init, Network};
 use std::collections::HashMap;
+use std::io::{ErrorKind, Write};
 use std::path::Path;
 
 fn small_net() -> Network<f32> {
@@ -104,6 +105,97 @@ fn a_failed_save_keeps_the_previous_file() {
     );
 }
 
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_save_that_fails_midway_keeps_the_previous_file_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    model_io::save(&small_net(), &path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let big = Network::new(&Architecture::notes(), Init::Normal, 1).unwrap();
+    let new = model_io::to_bytes(&big).unwrap();
+
+    // The disk fills up after 20,000 of the new model's 52,000 bytes: more than the write
+    // buffer holds, so part of the new model really reached the temporary file.
+    let disk_full = || std::io::Error::new(ErrorKind::StorageFull, "No space left on device");
+    let err = model_io::write_atomically_with(&path, |file| {
+        file.write_all(&new[..20_000])?;
+        Err(disk_full())
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: No space left on device", path.display())
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(names(dir.path()), ["m.safetensors"]);
+
+    // The writer fails on its first byte.
+    let failing = |_: &mut dyn Write| Err(disk_full());
+    assert!(model_io::write_atomically_with(&path, failing).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(names(dir.path()), ["m.safetensors"]);
+
+    // The code producing the file panics halfway.
+    let panicked = std::panic::catch_unwind(|| {
+        model_io::write_atomically_with(&path, |file| {
+            file.write_all(&new[..20_000])?;
+            panic!("crash in the middle of a save");
+        })
+    });
+    assert!(panicked.is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(names(dir.path()), ["m.safetensors"]);
+
+    // With no previous file, a failed save leaves none.
+    let fresh = dir.path().join("fresh.safetensors");
+    assert!(model_io::write_atomically_with(&fresh, |_| Err(disk_full())).is_err());
+    assert_eq!(names(dir.path()), ["m.safetensors"]);
+
+    // A failure from the file system itself, which permission bits cannot give when the tests
+    // run as root: the parent of the target is a regular file.
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, b"x").unwrap();
+    let err = model_io::save(&big, &blocker.join("m.safetensors")).unwrap_err();
+    assert!(err.to_string().contains("Not a directory"), "{err}");
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"x");
+
+    // And a save that succeeds replaces the file whole.
+    model_io::save(&big, &path).unwrap();
+    assert_eq!(model_io::load(&path).unwrap(), big);
+    assert_eq!(names(dir.path()), ["blocker", "m.safetensors"]);
+}
+
+#[test]
+fn concurrent_saves_to_one_path_leave_one_whole_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let nets: Vec<_> = (0..4)
+        .map(|seed| Network::new(&Architecture::notes(), Init::Normal, seed).unwrap())
+        .collect();
+    std::thread::scope(|s| {
+        for net in &nets {
+            let path = &path;
+            s.spawn(move || {
+                for _ in 0..5 {
+                    model_io::save(net, path).unwrap();
+                }
+            });
+        }
+    });
+    assert!(nets.contains(&model_io::load(&path).unwrap()));
+    assert_eq!(names(dir.path()), ["m.safetensors"]);
+}
+
 /// Safetensors bytes with the given tensors (name, dtype, shape, raw data) and metadata.
 fn file(
     tensors: &[(&str, &str, Vec<usize>, Vec<u8>)],
@@ -139,39 +231,155 @@ fn arch_meta(json: &str) -> Option<HashMap<&'static str, String>> {
 
 const ARCH_2_1: &str = r#"{"sizes":[2,1],"activations":["sigmoid"],"cost":"quadratic"}"#;
 
-#[test]
-fn bad_model_files_get_one_line_errors_naming_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+/// Safetensors bytes with a header written by hand, for claims `file` cannot make.
+fn raw(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// The 784-30-10 network's tensors, all zero.
+fn tensors_784_30_10() -> Vec<(&'static str, &'static str, Vec<usize>, Vec<u8>)> {
+    vec![
+        (
+            "layers.0.weight",
+            "F32",
+            vec![30, 784],
+            vec![0; 4 * 30 * 784],
+        ),
+        ("layers.0.bias", "F32", vec![30], vec![0; 4 * 30]),
+        ("layers.1.weight", "F32", vec![10, 30], vec![0; 4 * 10 * 30]),
+        ("layers.1.bias", "F32", vec![10], vec![0; 4 * 10]),
+    ]
+}
+
+/// Every class of bad model file, with the exact one-line message `load` gives (and the CLI
+/// prints after `error: `): the file, then the problem.
+fn bad_model_files() -> Vec<(&'static str, Vec<u8>, String)> {
     let good_w = ("layers.0.weight", "F32", vec![1, 2], f32s(&[0.5, -0.5]));
     let good_b = ("layers.0.bias", "F32", vec![1], f32s(&[0.1]));
-    let mut huge_header = (1u64 << 40).to_le_bytes().to_vec();
-    huge_header.extend_from_slice(b"{}");
-    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("empty", vec![], "not a valid safetensors file"),
+    let good = file(&[good_w.clone(), good_b.clone()], arch_meta(ARCH_2_1));
+    let with_weight = |dtype: &'static str, bytes: Vec<u8>| {
+        file(
+            &[
+                ("layers.0.weight", dtype, vec![1, 2], bytes),
+                good_b.clone(),
+            ],
+            arch_meta(ARCH_2_1),
+        )
+    };
+    let arch = |json: &str| file(&[good_w.clone(), good_b.clone()], arch_meta(json));
+    let garbage = b"hello, I am not a model at all".to_vec();
+    let garbage_len = u64::from_le_bytes(garbage[..8].try_into().unwrap());
+    let mut trailing = good.clone();
+    trailing.extend_from_slice(b"trailing garbage");
+    let n_good = good.len();
+    let too_big = file(
+        &[],
+        arch_meta(
+            r#"{"sizes":[100000,1000,10],"activations":["sigmoid","sigmoid"],"cost":"quadratic"}"#,
+        ),
+    );
+    let not = "not a valid safetensors file";
+    vec![
+        // Not safetensors at all.
+        (
+            "empty",
+            vec![],
+            format!("{not}: 0 bytes, too short for the 8-byte header length"),
+        ),
         (
             "garbage",
-            b"hello, I am not a model at all".to_vec(),
-            "not a valid safetensors file",
+            garbage,
+            format!("{not}: the header length {garbage_len} is more than the limit of 16777216 bytes"),
         ),
-        ("huge-header", huge_header, "not a valid safetensors file"),
+        // A huge header: the length is checked against a cap, and against the file, before
+        // anything of that size exists.
+        (
+            "huge-header",
+            [(1u64 << 40).to_le_bytes().as_slice(), b"{}"].concat(),
+            format!("{not}: the header length 1099511627776 is more than the limit of 16777216 bytes"),
+        ),
+        (
+            "header-beyond-the-file",
+            [1000u64.to_le_bytes().as_slice(), b"{}"].concat(),
+            format!("{not}: the header length is 1000 bytes, but only 2 bytes follow it"),
+        ),
+        (
+            "header-not-json",
+            raw("{\"layers.0.weight\": {", b""),
+            format!("{not}: bad header: EOF while parsing an object at line 1 column 21"),
+        ),
+        // Truncated, or with trailing garbage.
+        (
+            "truncated",
+            good[..n_good - 3].to_vec(),
+            "truncated: the header's tensors need 12 bytes of data, the file has 9".into(),
+        ),
+        (
+            "trailing-garbage",
+            trailing,
+            format!(
+                "{not}: the file goes on after the tensors' data, which ends at byte {n_good}"
+            ),
+        ),
+        // Absurd shapes: 2^40 elements claimed with nothing behind them, and a shape whose
+        // size does not even fit in 64 bits.
+        (
+            "absurd-shape",
+            raw(
+                r#"{"layers.0.weight":{"dtype":"F32","shape":[1048576,1048576],"data_offsets":[0,4398046511104]}}"#,
+                &[0; 16],
+            ),
+            "truncated: the header's tensors need 4398046511104 bytes of data, the file has 16"
+                .into(),
+        ),
+        (
+            "overflowing-shape",
+            raw(
+                r#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+            ),
+            format!(
+                "{not}: bad header: overflow computing buffer size from shape and/or element type"
+            ),
+        ),
+        (
+            "offsets-contradict-shape",
+            raw(
+                r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+            ),
+            format!("{not}: bad header: invalid shape, data type, or offset for tensor"),
+        ),
+        // The architecture: missing, not JSON, unknown names, impossible, absurd.
         (
             "no-metadata",
             file(&[good_w.clone(), good_b.clone()], None),
-            "no \"architecture\" in the safetensors metadata",
+            "no \"architecture\" in the safetensors metadata: not a backprop model".into(),
         ),
         (
             "bad-arch-json",
-            file(&[good_w.clone(), good_b.clone()], arch_meta("{\"sizes\":")),
-            "bad architecture",
+            arch("{\"sizes\":"),
+            "bad architecture in the metadata: EOF while parsing a value at line 1 column 9".into(),
         ),
         (
             "unknown-activation",
-            file(
-                &[good_w.clone(), good_b.clone()],
-                arch_meta(r#"{"sizes":[2,1],"activations":["swish"],"cost":"quadratic"}"#),
-            ),
-            "bad architecture",
+            arch(r#"{"sizes":[2,1],"activations":["swish"],"cost":"quadratic"}"#),
+            "bad architecture in the metadata: unknown variant `swish`, expected one of \
+             `sigmoid`, `tanh`, `relu`, `identity`, `softmax` at line 1 column 37"
+                .into(),
         ),
+        (
+            "activations-do-not-match-sizes",
+            arch(r#"{"sizes":[2,1],"activations":["sigmoid","sigmoid"],"cost":"quadratic"}"#),
+            "bad architecture in the metadata: invalid configuration: 1 layers after the input \
+             need 1 activations, got 2"
+                .into(),
+        ),
+        // 4e9·4e9 + 4e9 + 10·4e9 + 10 = 16000000044000000010 parameters, refused before any
+        // allocation.
         (
             "absurd-sizes",
             file(
@@ -180,33 +388,30 @@ fn bad_model_files_get_one_line_errors_naming_the_file() {
                     r#"{"sizes":[4000000000,4000000000,10],"activations":["sigmoid","sigmoid"],"cost":"quadratic"}"#,
                 ),
             ),
-            "more than the limit",
+            "bad architecture in the metadata: invalid configuration: sizes [4000000000, \
+             4000000000, 10] need 16000000044000000010 parameters, more than the limit of 1073741824"
+                .into(),
         ),
         (
             "too-big-for-the-file",
+            too_big.clone(),
+            format!(
+                "the architecture 100000-1000-10 needs 100011010 parameters, more than the file's \
+                 {} bytes can hold",
+                too_big.len()
+            ),
+        ),
+        // Metadata that contradicts the tensors.
+        (
+            "metadata-contradicts-tensors",
             file(
-                &[],
+                &tensors_784_30_10(),
                 arch_meta(
-                    r#"{"sizes":[100000,1000,10],"activations":["sigmoid","sigmoid"],"cost":"quadratic"}"#,
+                    r#"{"sizes":[784,16,10],"activations":["sigmoid","sigmoid"],"cost":"quadratic"}"#,
                 ),
             ),
-            "needs 100011010 parameters, more than the file's",
-        ),
-        (
-            "missing-tensor",
-            file(std::slice::from_ref(&good_w), arch_meta(ARCH_2_1)),
-            "tensor layers.0.bias is missing",
-        ),
-        (
-            "wrong-dtype",
-            file(
-                &[
-                    ("layers.0.weight", "F64", vec![1, 2], vec![0; 16]),
-                    good_b.clone(),
-                ],
-                arch_meta(ARCH_2_1),
-            ),
-            "tensor layers.0.weight is F64, expected F32",
+            "tensor layers.0.weight has shape [30, 784], the architecture 784-16-10 needs [16, 784]"
+                .into(),
         ),
         (
             "wrong-shape",
@@ -217,18 +422,13 @@ fn bad_model_files_get_one_line_errors_naming_the_file() {
                 ],
                 arch_meta(ARCH_2_1),
             ),
-            "tensor layers.0.weight has shape [2, 1], the architecture 2-1 needs [1, 2]",
+            "tensor layers.0.weight has shape [2, 1], the architecture 2-1 needs [1, 2]".into(),
         ),
+        // Missing and extra tensors.
         (
-            "nan",
-            file(
-                &[
-                    ("layers.0.weight", "F32", vec![1, 2], f32s(&[1.0, f32::NAN])),
-                    good_b.clone(),
-                ],
-                arch_meta(ARCH_2_1),
-            ),
-            "tensor layers.0.weight has a non-finite value at index 1",
+            "missing-tensor",
+            file(std::slice::from_ref(&good_w), arch_meta(ARCH_2_1)),
+            "tensor layers.0.bias is missing (the architecture has 1 layers)".into(),
         ),
         (
             "extra-tensor",
@@ -240,25 +440,164 @@ fn bad_model_files_get_one_line_errors_naming_the_file() {
                 ],
                 arch_meta(ARCH_2_1),
             ),
-            "unexpected tensor layers.1.weight",
+            "unexpected tensor layers.1.weight for the architecture 2-1".into(),
         ),
-    ];
-    for (name, bytes, expected) in cases {
+        // Wrong dtypes, including ones of the same size as F32.
+        (
+            "f64",
+            with_weight("F64", vec![0; 16]),
+            "tensor layers.0.weight is F64, expected F32".into(),
+        ),
+        (
+            "i32",
+            with_weight("I32", vec![0; 8]),
+            "tensor layers.0.weight is I32, expected F32".into(),
+        ),
+        (
+            "bf16",
+            with_weight("BF16", vec![0; 4]),
+            "tensor layers.0.weight is BF16, expected F32".into(),
+        ),
+        // Values no network can hold.
+        (
+            "nan",
+            with_weight("F32", f32s(&[1.0, f32::NAN])),
+            "tensor layers.0.weight has a non-finite value at index 1".into(),
+        ),
+        (
+            "infinity",
+            file(
+                &[good_w.clone(), ("layers.0.bias", "F32", vec![1], f32s(&[f32::NEG_INFINITY]))],
+                arch_meta(ARCH_2_1),
+            ),
+            "tensor layers.0.bias has a non-finite value at index 0".into(),
+        ),
+    ]
+}
+
+#[test]
+fn bad_model_files_get_one_line_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes, reason) in bad_model_files() {
         let path = dir.path().join(name);
         std::fs::write(&path, &bytes).unwrap();
         let msg = model_io::load(&path).unwrap_err().to_string();
-        assert!(msg.starts_with(&format!("{}: ", path.display())), "{msg}");
-        assert!(
-            msg.contains(expected),
-            "{name}: {msg:?} should contain {expected:?}"
-        );
-        assert!(!msg.contains('\n'), "{msg:?}");
+        assert_eq!(msg, format!("{}: {reason}", path.display()), "{name}");
+        // The bytes-level entry point the fuzzer drives says the same, without the file name.
+        assert_eq!(model_io::from_bytes(&bytes).unwrap_err(), reason, "{name}");
     }
     // And the good file loads.
     let path = dir.path().join("good");
-    std::fs::write(&path, file(&[good_w, good_b], arch_meta(ARCH_2_1))).unwrap();
+    let good = file(
+        &[
+            ("layers.0.weight", "F32", vec![1, 2], f32s(&[0.5, -0.5])),
+            ("layers.0.bias", "F32", vec![1], f32s(&[0.1])),
+        ],
+        arch_meta(ARCH_2_1),
+    );
+    std::fs::write(&path, good).unwrap();
     let net = model_io::load(&path).unwrap();
     assert_eq!(net.layers[0].weights, vec![0.5, -0.5]);
+    assert_eq!(net.layers[0].biases, vec![0.1]);
+}
+
+/// `backprop eval` and `backprop inspect` on every bad file: exit code 1, no panic, and one line
+/// on stderr, the library's message after `error: `.
+#[test]
+fn the_cli_refuses_bad_model_files_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes, reason) in bad_model_files() {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let expected = format!("error: {}: {reason}\n", path.display());
+        for args in [vec!["inspect"], vec!["eval", "--model"]] {
+            let out = assert_cmd::Command::cargo_bin("backprop")
+                .unwrap()
+                .args(&args)
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1), "{name} {args:?}");
+            assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
+            assert!(out.stdout.is_empty(), "{name} {args:?}");
+        }
+    }
+}
+
+/// The loader reads no more than the header promises. A valid model followed by an endless
+/// stream (a named pipe whose writer never stops) is refused after one byte past the model;
+/// reading the whole file would never return, or exhaust memory.
+#[cfg(unix)]
+#[test]
+fn an_endless_file_is_not_read_to_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("endless.safetensors");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success(), "mkfifo");
+    let model = model_io::to_bytes(&small_net()).unwrap();
+    let n = model.len();
+    let writer = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            f.write_all(&model).unwrap();
+            // Up to 256 MiB of zeros, until the reader hangs up.
+            let mut written = n;
+            while written < n + (256 << 20) && f.write_all(&[0; 4096]).is_ok() {
+                written += 4096;
+            }
+            written
+        }
+    });
+    let msg = model_io::load(&fifo).unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        format!(
+            "{}: not a valid safetensors file: the file goes on after the tensors' data, which \
+             ends at byte {n}",
+            fifo.display()
+        )
+    );
+    drop(msg);
+    let written = writer.join().unwrap();
+    // What the pipe and the read buffer hold, not the 256 MiB on offer.
+    assert!(written < n + (1 << 20), "{written} bytes were written");
+
+    // /dev/zero is endless too: its first 8 bytes say the header is empty, which is not JSON.
+    let msg = model_io::load(Path::new("/dev/zero"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        msg,
+        "/dev/zero: not a valid safetensors file: bad header: EOF while parsing a value at line 1 \
+         column 0"
+    );
+}
+
+#[test]
+fn the_committed_fuzz_seeds_that_are_valid_load() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/model");
+    // saved-*: written by model_io::save; valid-*: by hand, in the same format.
+    for (name, sizes) in [
+        ("saved-4-3-2", vec![4, 3, 2]),
+        ("saved-2-2-1", vec![2, 2, 1]),
+        ("valid-4-3-2", vec![4, 3, 2]),
+        ("valid-2-1", vec![2, 1]),
+        ("valid-3-2-2-2", vec![3, 2, 2, 2]),
+    ] {
+        let net = model_io::load(&seeds.join(name)).unwrap();
+        assert_eq!(net.architecture().sizes, sizes, "{name}");
+    }
+}
+
+/// The notes' network needs a header far below [`model_io::MAX_HEADER_BYTES`].
+#[test]
+fn the_header_cap_leaves_room() {
+    let net = Network::new(&Architecture::notes(), Init::Normal, 1).unwrap();
+    let bytes = model_io::to_bytes(&net).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap());
+    assert!(n < 1000, "{n}");
+    assert!(n * 10_000 < model_io::MAX_HEADER_BYTES);
 }
 
 #[test]
@@ -267,4 +606,29 @@ fn a_missing_model_file_is_named() {
         .unwrap_err()
         .to_string();
     assert!(msg.starts_with("/nonexistent/m.safetensors: "), "{msg}");
+}
+
+/// Replays what the fuzzer kept (`fuzz/seeds/model`, `fuzz/corpus/model`) on a stable toolchain
+/// without cargo-fuzz: every input loads or gets a one-line reason.
+#[test]
+fn the_fuzz_corpus_loads_or_fails_in_one_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (mut n, mut loaded) = (0, 0);
+    for dir in ["fuzz/seeds/model", "fuzz/corpus/model"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            match model_io::from_bytes(&std::fs::read(&path).unwrap()) {
+                Ok(net) => {
+                    assert!(net.is_finite());
+                    loaded += 1;
+                }
+                Err(reason) => {
+                    assert!(!reason.is_empty() && !reason.contains('\n'), "{reason:?}");
+                }
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 100, "only {n} inputs: is fuzz/corpus/model there?");
+    assert!(loaded >= 3, "the valid seeds load");
 }

@@ -63,14 +63,17 @@ fn parse_idx(path: &Path, mut reader: impl Read, len: Option<u64>) -> Result<Idx
     let prefix = &first[..got];
     if prefix == [0x1f, 0x8b] {
         let decoder = GzDecoder::new(prefix.chain(reader));
-        parse_raw(path, decoder, None)
+        // Deflate expands at most 1032-fold: reserve no more than the compressed size allows.
+        let reserve = len.map_or(usize::MAX, |l| l.saturating_mul(1032) as usize);
+        parse_raw(path, decoder, None, reserve)
     } else {
-        parse_raw(path, prefix.chain(reader), len)
+        parse_raw(path, prefix.chain(reader), len, usize::MAX)
     }
 }
 
-/// Parses an uncompressed IDX stream; `len` is its total length when known.
-fn parse_raw(path: &Path, mut reader: impl Read, len: Option<u64>) -> Result<Idx> {
+/// Parses an uncompressed IDX stream; `len` is its total length when known, `reserve` the most
+/// the data buffer may reserve before the data arrives.
+fn parse_raw(path: &Path, mut reader: impl Read, len: Option<u64>, reserve: usize) -> Result<Idx> {
     let err = |reason: String| Error::Idx {
         path: path.to_path_buf(),
         reason,
@@ -135,7 +138,7 @@ fn parse_raw(path: &Path, mut reader: impl Read, len: Option<u64>) -> Result<Idx
     }
     // Read at most one byte more than promised; the buffer grows with what really arrives, so
     // a header that lies about its size costs no more memory than the data that is there.
-    let mut data = Vec::with_capacity(expected.min(64 << 20));
+    let mut data = Vec::with_capacity(expected.min(64 << 20).min(reserve));
     reader
         .take(expected as u64 + 1)
         .read_to_end(&mut data)

@@ -10,7 +10,9 @@
 //!
 //! The image size and the number of classes (largest label + 1) come from the files.
 
-use super::idx::{parse_idx_bytes, read_idx, Idx};
+#[cfg(feature = "bundled-mnist")]
+use super::idx::parse_idx_bytes;
+use super::idx::{read_idx, Idx};
 use crate::{Dataset, Error, Result};
 use std::path::{Path, PathBuf};
 
