@@ -144,7 +144,8 @@ impl Checkpoint {
     /// [`Error::Io`] if the file cannot be read; [`Error::Model`] naming the file and the
     /// problem if anything in it is missing, malformed or inconsistent.
     pub fn load(path: &Path) -> Result<Checkpoint> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        // Only as much as the header says, never more than the file holds.
+        let bytes = crate::model_io::read_bounded(path).map_err(|e| Error::io(path, e))?;
         Self::from_bytes(&bytes).map_err(|reason| Error::Model {
             path: path.to_path_buf(),
             reason,

@@ -197,7 +197,7 @@ pub fn load(path: &Path) -> Result<Network<f32>> {
 
 /// The 8-byte header length, the header, and the tensors' data as the header describes them,
 /// one byte more if the file goes on; stops early wherever [`from_bytes`] will find an error.
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut reader = std::io::BufReader::new(std::fs::File::open(path)?);
     // `read_to_end` grows the buffer with what arrives, never by what a header claims.
     let mut bytes = Vec::new();

@@ -368,7 +368,7 @@ fn bad_model_files() -> Vec<(&'static str, Vec<u8>, String)> {
             "unknown-activation",
             arch(r#"{"sizes":[2,1],"activations":["swish"],"cost":"quadratic"}"#),
             "bad architecture in the metadata: unknown variant `swish`, expected one of \
-             `sigmoid`, `tanh`, `relu`, `identity`, `softmax` at line 1 column 37"
+             `sigmoid`, `tanh`, `relu`, `leaky-relu`, `identity`, `softmax` at line 1 column 37"
                 .into(),
         ),
         (
