@@ -139,7 +139,7 @@ fn write_report(
     let mut written = Vec::new();
     for (name, svg) in pictures {
         let path = dir.join(name);
-        std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+        backprop::model_io::write_atomically(&path, svg.as_bytes())?;
         written.push(path);
     }
     Ok(written)

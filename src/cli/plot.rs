@@ -29,8 +29,7 @@ pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
     let title = args
         .title
         .unwrap_or_else(|| format!("Training curves: {}", args.log.display()));
-    std::fs::write(&args.out, curves_svg(&log, &title))
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    backprop::model_io::write_atomically(&args.out, curves_svg(&log, &title).as_bytes())?;
     eprintln!("wrote {} ({} epochs)", args.out.display(), log.len());
     Ok(ExitCode::SUCCESS)
 }

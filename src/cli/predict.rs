@@ -117,6 +117,6 @@ fn write_show(dir: &Path, image: &Path, pixels: &[f32]) -> anyhow::Result<PathBu
         .map_or("image".into(), |s| s.to_string_lossy().into_owned());
     let path = dir.join(format!("{stem}.28x28.png"));
     let png = preprocess::grey_png(SIDE, SIDE, pixels, 10);
-    std::fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
+    backprop::model_io::write_atomically(&path, &png)?;
     Ok(path)
 }
