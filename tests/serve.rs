@@ -85,10 +85,26 @@ fn serves_the_page_and_survives_bad_requests() {
     let _ = std::net::TcpStream::connect(("127.0.0.1", port))
         .and_then(|mut s| std::io::Write::write_all(&mut s, b"\x00\x01garbage\r\n\r\n"));
 
+    // Clients that stall halfway through their bodies hold up nobody else (bodies over 1 KiB:
+    // tiny_http reads smaller ones itself before handing the request over).
+    let stalled: Vec<_> = (0..4)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            std::io::Write::write_all(
+                &mut s,
+                b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"width\"",
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
     // Still up, still answering.
     let model = http::json(port, "GET", "/api/model", None);
     assert_eq!(model["sizes"], json!([784, 16, 16, 10]));
     assert!(server.alive());
+    drop(stalled);
 }
 
 #[test]

@@ -26,9 +26,6 @@ pub struct ServeArgs {
     pub host: String,
 }
 
-/// Requests answered at once; the network's forward pass is short, so two are plenty.
-const WORKERS: usize = 2;
-
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let net = model_io::load(&args.model)?;
     if net.n_inputs() != SIDE * SIDE {
@@ -60,20 +57,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     drop(out);
 
-    let server = Arc::new(server);
+    // One thread per request: a client that stalls halfway through its body holds only its own
+    // thread, never the server (tiny_http already reads each connection's headers on its own).
     let net = Arc::new(net);
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (server, net) = (Arc::clone(&server), Arc::clone(&net));
-            std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    answer(&net, request);
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
+    for request in server.incoming_requests() {
+        let net = Arc::clone(&net);
+        // If no thread can be had, the request is dropped and its connection closed.
+        let _ = std::thread::Builder::new().spawn(move || answer(&net, request));
     }
     Ok(ExitCode::SUCCESS)
 }
