@@ -13,7 +13,7 @@ use std::time::Duration;
 /// chunks (servers may keep the connection open). Returns the status and the (de-chunked) body.
 pub fn exchange(port: u16, request: &[u8]) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     // The server may answer (413) and close before all of a large body is written.
     let _ = s.write_all(request);
     let mut raw = Vec::new();
