@@ -86,3 +86,6 @@ pub mod explain;
 pub mod preprocess;
 pub mod report;
 pub mod stats;
+
+// Issue 6: the draw-a-digit page behind `backprop serve` (routes and JSON; the CLI owns the socket).
+pub mod serve;

@@ -14,6 +14,8 @@ mod train;
 mod explain;
 mod plot;
 mod predict;
+// Issue 6, the draw-a-digit page.
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -55,6 +57,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Draw training curves (cost and accuracy per epoch) from a training log, as SVG.
     Plot(plot::PlotArgs),
+    /// A local web page: draw a digit and watch every layer of your model respond.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command.
@@ -74,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(args) => predict::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
@@ -165,5 +170,19 @@ mod tests {
             panic!()
         };
         assert!(i.histogram);
+    }
+
+    #[test]
+    fn serve_parses_with_local_defaults() {
+        let Command::Serve(s) = parse(&["serve", "--model", "m"]) else {
+            panic!()
+        };
+        assert_eq!((s.port, s.host.as_str()), (8080, "127.0.0.1"));
+        let Command::Serve(s) = parse(&["serve", "--model", "m", "--port", "0", "--host", "::1"])
+        else {
+            panic!()
+        };
+        assert_eq!((s.port, s.host.as_str()), (0, "::1"));
+        assert!(Cli::try_parse_from(["backprop", "serve"]).is_err());
     }
 }

@@ -1,0 +1,438 @@
+//! The page of `backprop serve` in a real headless Chromium, driven through WebDriver (plain
+//! HTTP and JSON to `chromedriver`): draw a "1" on the canvas with the pointer, and check that
+//! what the page shows — the prediction, every layer's activations, the 28×28 input, the bars —
+//! is what the API answers for the same pixels. Then a neuron is clicked, and the page is checked
+//! on a phone-sized viewport, drawn on by touch.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`: `scripts/install-browser.sh`.
+//! Screenshots go to a temporary directory; set `BACKPROP_SCREENSHOTS=DIR` to keep them (the
+//! README's pictures were made so, with a fully trained model given as `BACKPROP_SERVE_MODEL`).
+
+mod http;
+
+use assert_cmd::cargo::CommandCargoExt;
+use http::Served;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    port: u16,
+    session: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        for exe in [CHROMEDRIVER, CHROMIUM] {
+            assert!(
+                Path::new(exe).exists(),
+                "{exe} is not installed: run scripts/install-browser.sh (Debian's chromium and chromium-driver)"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let mut d = Driver {
+            child,
+            port,
+            session: String::new(),
+        };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,860", "--force-device-scale-factor=1", "--hide-scrollbars"]
+            }
+        }}});
+        let v = http::json(port, "POST", "/session", Some(&caps));
+        d.session = v["value"]["sessionId"].as_str().unwrap().to_owned();
+        d
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        http::json(self.port, method, &path, body.as_ref())["value"].take()
+    }
+
+    fn script(&self, js: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": js, "args": args})),
+        )
+    }
+
+    /// Polls `js` (a function body returning a boolean) until it is true.
+    fn wait_for(&self, js: &str, what: &str) {
+        let start = Instant::now();
+        while self.script(js, json!([])) != json!(true) {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn element(&self, css: &str) -> Value {
+        let v = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        let mut reference = serde_json::Map::new();
+        reference.insert(ELEMENT.to_owned(), v[ELEMENT].clone());
+        assert!(v[ELEMENT].is_string(), "no element {css}: {v}");
+        Value::Object(reference)
+    }
+
+    /// A stroke through `points` (offsets from the element's centre, CSS pixels) with a mouse or
+    /// a finger.
+    fn stroke(&self, css: &str, pointer: &str, points: &[(i64, i64)]) {
+        let origin = self.element(css);
+        let mut actions = vec![
+            json!({"type": "pointerMove", "duration": 0, "origin": origin,
+                                      "x": points[0].0, "y": points[0].1}),
+        ];
+        actions.push(json!({"type": "pointerDown", "button": 0}));
+        for &(x, y) in &points[1..] {
+            actions.push(
+                json!({"type": "pointerMove", "duration": 30, "origin": origin, "x": x, "y": y}),
+            );
+        }
+        actions.push(json!({"type": "pointerUp", "button": 0}));
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "pointer", "id": pointer,
+                "parameters": {"pointerType": pointer}, "actions": actions}]})),
+        );
+        self.call("DELETE", "/actions", None);
+    }
+
+    /// The whole page, below the fold too (Chrome's DevTools protocol through chromedriver).
+    fn screenshot(&self, path: &Path) {
+        let shot = self.call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Page.captureScreenshot",
+                        "params": {"format": "png", "captureBeyondViewport": true}})),
+        );
+        write_png(path, shot["data"].as_str().unwrap());
+    }
+}
+
+fn write_png(path: &Path, b64: &str) {
+    let png = base64_decode(b64);
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    std::fs::write(path, png).unwrap();
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = http::request(
+                self.port,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                None,
+            );
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("bad base64 byte {c}"),
+    } as u32;
+    let bytes: Vec<u8> = s
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &c)| n | value(c) << (18 - 6 * i));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+/// The notes' network after 2 epochs (or the model in `BACKPROP_SERVE_MODEL`).
+fn trained_model(dir: &Path) -> PathBuf {
+    if let Some(m) = std::env::var_os("BACKPROP_SERVE_MODEL") {
+        return m.into();
+    }
+    let path = dir.join("model.safetensors");
+    let status = Command::cargo_bin("backprop")
+        .unwrap()
+        .args(["train", "--epochs", "2", "--out"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+fn assert_close(page: &[f64], api: &[f64], what: &str) {
+    assert_eq!(page.len(), api.len(), "{what}: lengths");
+    for (i, (p, a)) in page.iter().zip(api).enumerate() {
+        assert!(
+            (p - a).abs() <= 1e-9 + 1e-9 * a.abs(),
+            "{what}[{i}]: page {p}, API {a}"
+        );
+    }
+}
+
+/// Waits for the page to have answered its last drawing, then checks everything it shows
+/// against the API's answer for the very pixels it sent. Returns the predicted digit.
+fn check_page_matches_api(d: &Driver, server: &Served) -> u64 {
+    d.wait_for(
+        "const b = document.body.dataset; return b.busy === '0' && +b.sent > 0 && b.sent === b.shown;",
+        "the page's answer",
+    );
+    let page = d.script(
+        "const $ = (id) => document.getElementById(id);
+         return { sent: window.lastRequest, now: window.readDrawing(),
+                  digit: $('prediction').dataset.digit, text: $('prediction').textContent,
+                  layers: JSON.parse($('net').dataset.layers), input: JSON.parse($('net').dataset.input),
+                  bars: [...document.querySelectorAll('#bars .pct')].map((e) => +e.dataset.p),
+                  top: document.querySelector('#bars .lab.top').textContent };",
+        json!([]),
+    );
+    assert_eq!(
+        page["sent"], page["now"],
+        "the answer shown is for the drawing on the pad"
+    );
+    let ink = floats(&page["sent"]["pixels"])
+        .iter()
+        .filter(|&&g| g < 0.5)
+        .count();
+    assert!(ink > 100, "the stroke left {ink} dark pixels on the pad");
+
+    let api = http::json(server.port, "POST", "/api/predict", Some(&page["sent"]));
+    assert_eq!(api["ink"], true);
+    let digit = api["prediction"].as_u64().unwrap();
+    assert_eq!(page["digit"], digit.to_string());
+    assert_eq!(page["text"], digit.to_string());
+    assert_eq!(page["top"], digit.to_string(), "the highlighted bar");
+    assert_close(&floats(&page["input"]), &floats(&api["input"]), "input");
+    assert_close(
+        &floats(&page["bars"]),
+        &floats(&api["probabilities"]),
+        "bars",
+    );
+    let layers = api["layers"].as_array().unwrap();
+    assert_eq!(page["layers"].as_array().unwrap().len(), layers.len());
+    for (l, layer) in layers.iter().enumerate() {
+        assert_close(
+            &floats(&page["layers"][l]),
+            &floats(layer),
+            &format!("layer {}", l + 1),
+        );
+    }
+
+    // The drawing shows them: of the first hidden layer's drawn neurons, the most active is
+    // painted brighter than the least active.
+    let a1 = floats(&layers[0]);
+    let drawn = d.script(
+        "return window.layout.filter((n) => n.layer === 1).map((n) => n.neuron);",
+        json!([]),
+    );
+    let drawn: Vec<usize> = floats(&drawn).iter().map(|&j| j as usize).collect();
+    let hi = *drawn
+        .iter()
+        .max_by(|&&i, &&j| a1[i].total_cmp(&a1[j]))
+        .unwrap();
+    let lo = *drawn
+        .iter()
+        .min_by(|&&i, &&j| a1[i].total_cmp(&a1[j]))
+        .unwrap();
+    if a1[hi] - a1[lo] > 0.2 {
+        let brightness = |j: usize| {
+            d.script(
+                "const n = window.layout.find((n) => n.layer === 1 && n.neuron === arguments[0]);
+                 const c = document.getElementById('net'), r = window.devicePixelRatio || 1;
+                 const p = c.getContext('2d').getImageData(Math.round(n.x * r), Math.round(n.y * r), 1, 1).data;
+                 return p[0] + p[1] + p[2];",
+                json!([j]),
+            )
+            .as_f64()
+            .unwrap()
+        };
+        assert!(
+            brightness(hi) > brightness(lo),
+            "neuron {hi} (a = {}) vs {lo} (a = {})",
+            a1[hi],
+            a1[lo]
+        );
+    }
+    digit
+}
+
+#[test]
+fn draw_a_digit_and_the_page_shows_what_the_api_computes() {
+    let dir = tempfile::tempdir().unwrap();
+    let shots =
+        std::env::var_os("BACKPROP_SCREENSHOTS").map_or(dir.path().to_path_buf(), PathBuf::from);
+    let model = trained_model(dir.path());
+    let server = Served::start(&model);
+    let d = Driver::start();
+    d.call("POST", "/url", Some(json!({"url": server.url})));
+    d.wait_for(
+        "return document.body.dataset.ready === '1';",
+        "the model to load",
+    );
+
+    // A "1": one slightly slanted stroke down the pad, drawn with the mouse.
+    let one: Vec<(i64, i64)> = (0..=10).map(|i| (12 - 2 * i, -110 + 22 * i)).collect();
+    d.stroke("#pad", "mouse", &one);
+    let digit = check_page_matches_api(&d, &server);
+    assert_eq!(
+        digit, 1,
+        "a single down stroke is a 1 for the trained network"
+    );
+
+    // Click a neuron of the first hidden layer: its 784 incoming weights appear as a 28×28 image.
+    let target = d.script(
+        "const c = document.getElementById('net').getBoundingClientRect();
+         const n = window.layout.find((n) => n.layer === 1 && n.neuron === 3);
+         return [Math.round(n.x - c.width / 2), Math.round(n.y - c.height / 2)];",
+        json!([]),
+    );
+    let origin = d.element("#net");
+    d.call(
+        "POST",
+        "/actions",
+        Some(json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [{"type": "pointerMove", "duration": 0, "origin": origin, "x": target[0], "y": target[1]},
+                        {"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}]}]})),
+    );
+    d.wait_for(
+        "return document.getElementById('neuron').dataset.neuron === '3';",
+        "the clicked neuron's weights",
+    );
+    let shown = d.script(
+        "const w = document.getElementById('weights');
+         return [w.width, w.height, getComputedStyle(w).display, document.getElementById('neuron-text').textContent];",
+        json!([]),
+    );
+    assert_eq!((shown[0].as_u64(), shown[1].as_u64()), (Some(28), Some(28)));
+    assert_eq!(shown[2], "block");
+    assert!(
+        shown[3].as_str().unwrap().contains("784 incoming weights"),
+        "{}",
+        shown[3]
+    );
+    d.screenshot(&shots.join("serve-desktop.png"));
+
+    // Clear empties everything.
+    d.call(
+        "POST",
+        &format!(
+            "/element/{}/click",
+            d.element("#clear")[ELEMENT].as_str().unwrap()
+        ),
+        Some(json!({})),
+    );
+    let cleared = d.script(
+        "return [document.getElementById('prediction').textContent, document.getElementById('net').dataset.layers];",
+        json!([]),
+    );
+    assert_eq!(cleared, json!(["", ""]));
+
+    // A phone: 390×844 CSS pixels. One column, nothing wider than the screen, drawn by touch.
+    d.call(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 390, "height": 844})),
+    );
+    d.wait_for(
+        "return window.innerWidth <= 420;",
+        "the phone-sized viewport",
+    );
+    let layout = d.script(
+        "const r = (id) => document.getElementById(id).getBoundingClientRect();
+         return { scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+                  pad: r('pad').width, padBottom: r('pad').bottom, netTop: r('net').top, net: r('net').width };",
+        json!([]),
+    );
+    let (scroll, inner) = (
+        layout["scroll"].as_f64().unwrap(),
+        layout["inner"].as_f64().unwrap(),
+    );
+    assert!(
+        scroll <= inner,
+        "the page is {scroll} px wide on a {inner} px screen"
+    );
+    assert!(
+        layout["pad"].as_f64().unwrap() >= 250.0,
+        "drawing pad too small: {layout}"
+    );
+    assert!(
+        layout["netTop"].as_f64() > layout["padBottom"].as_f64(),
+        "not one column: {layout}"
+    );
+    assert!(
+        layout["net"].as_f64().unwrap() >= 300.0,
+        "network too narrow: {layout}"
+    );
+    let seven: Vec<(i64, i64)> = [
+        (-70, -90),
+        (0, -90),
+        (70, -90),
+        (40, -20),
+        (10, 50),
+        (-10, 110),
+    ]
+    .to_vec();
+    d.stroke("#pad", "touch", &seven);
+    assert_eq!(
+        check_page_matches_api(&d, &server),
+        7,
+        "a stroke right, then down-left"
+    );
+    d.screenshot(&shots.join("serve-phone.png"));
+}
