@@ -280,3 +280,43 @@ fn the_page_is_one_self_contained_file() {
         assert!(!html.contains(external), "the page refers to {external}");
     }
 }
+
+/// Replays what the fuzzer kept (`fuzz/seeds/serve_api`, `fuzz/corpus/serve_api`) on a stable
+/// toolchain without cargo-fuzz, split as the fuzz target splits it (method from the first
+/// byte, path up to the first newline, body after): every request gets a JSON or HTML answer
+/// with a real status, and every error a one-line message.
+#[test]
+fn the_fuzz_corpus_gets_answers() {
+    let net = Network::new(&Architecture::sigmoid(vec![784, 16, 10]), Init::Normal, 1).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (mut n, mut predicted) = (0, 0);
+    for dir in ["fuzz/seeds/serve_api", "fuzz/corpus/serve_api"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let Some((&m, rest)) = bytes.split_first() else {
+                continue;
+            };
+            let method = ["GET", "POST", "PUT", "HEAD", "DELETE"][m as usize % 5];
+            let (path, body) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, &[][..]),
+            };
+            let r = handle(&net, method, &String::from_utf8_lossy(path), body);
+            assert!((200..600).contains(&r.status));
+            if r.content_type == "application/json" {
+                let v: Value = serde_json::from_slice(&r.body).unwrap();
+                if r.status >= 400 {
+                    let message = v["error"].as_str().unwrap();
+                    assert!(
+                        !message.is_empty() && !message.contains('\n'),
+                        "{message:?}"
+                    );
+                }
+                predicted += usize::from(v["ink"] == json!(true));
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 100, "only {n} inputs: is fuzz/corpus/serve_api there?");
+    assert!(predicted >= 1, "the seed drawings are predicted");
+}
