@@ -78,31 +78,10 @@ fn embedded_pngs(path: &Path) -> Vec<(usize, usize)> {
         .skip(1)
         .map(|rest| {
             let b64 = &rest[..rest.find('"').unwrap()];
-            let image = GreyImage::decode(&unbase64(b64)).unwrap();
+            let image = GreyImage::decode(&common::base64_decode(b64)).unwrap();
             (image.width, image.height)
         })
         .collect()
-}
-
-fn unbase64(s: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("not base64: {c}"),
-    } as u32;
-    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
-    let mut out = Vec::new();
-    for chunk in bytes.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0, |n, (i, &c)| n | value(c) << (18 - 6 * i));
-        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
-    }
-    out
 }
 
 /// CRC-32 (ISO-HDLC), as PNG chunks use.

@@ -10,6 +10,8 @@
 
 mod http;
 
+mod common;
+
 use assert_cmd::cargo::CommandCargoExt;
 use http::Served;
 use serde_json::{json, Value};
@@ -146,7 +148,7 @@ impl Driver {
 }
 
 fn write_png(path: &Path, b64: &str) {
-    let png = base64_decode(b64);
+    let png = common::base64_decode(b64);
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
     std::fs::write(path, png).unwrap();
 }
@@ -164,30 +166,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("bad base64 byte {c}"),
-    } as u32;
-    let bytes: Vec<u8> = s
-        .bytes()
-        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
-        .collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &c)| n | value(c) << (18 - 6 * i));
-        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
-    }
-    out
 }
 
 /// The notes' network after 2 epochs (or the model in `BACKPROP_SERVE_MODEL`).
