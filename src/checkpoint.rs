@@ -246,11 +246,7 @@ impl Checkpoint {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize)
             .collect();
-        let n_moments = match optimizer.method {
-            crate::Method::Sgd => 0,
-            crate::Method::Momentum { .. } | crate::Method::Nesterov { .. } => 1,
-            _ => 2,
-        };
+        let n_moments = optimizer.method.n_moments();
         if moments.len() != n_moments {
             return Err(format!(
                 "the {} optimiser keeps {n_moments} buffers, the checkpoint has {}",

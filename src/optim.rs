@@ -96,6 +96,16 @@ impl Method {
         })
     }
 
+    /// How many parameter-shaped buffers the method keeps between steps: none for SGD, the
+    /// velocity for momentum and Nesterov, the two moments for Adam and AdamW.
+    pub fn n_moments(&self) -> usize {
+        match self {
+            Method::Sgd => 0,
+            Method::Momentum { .. } | Method::Nesterov { .. } => 1,
+            Method::Adam { .. } | Method::AdamW { .. } => 2,
+        }
+    }
+
     /// The name used on the command line.
     pub fn name(&self) -> &'static str {
         match self {
@@ -213,11 +223,7 @@ impl OptimizerConfig {
     /// ```
     pub fn build<T: Real>(&self, net: &Network<T>, n_train: usize) -> Result<Optim<T>> {
         self.validate()?;
-        let moments = match self.method {
-            Method::Sgd => 0,
-            Method::Momentum { .. } | Method::Nesterov { .. } => 1,
-            Method::Adam { .. } | Method::AdamW { .. } => 2,
-        };
+        let moments = self.method.n_moments();
         let zeros =
             || -> Vec<Gradient<T>> { (0..moments).map(|_| Gradient::zeros_like(net)).collect() };
         Ok(Optim {
@@ -319,18 +325,15 @@ impl<T: Real> Optimizer<T> for Optim<T> {
                         beta1,
                         beta2,
                         epsilon,
-                    } => {
-                        let (m, s) = (buffers.next().unwrap(), buffers.next().unwrap());
-                        let adam = Adam::new(eta, beta1, beta2, epsilon, self.state.steps);
-                        adam.step(decay, w, g, m, s);
                     }
-                    Method::AdamW {
+                    | Method::AdamW {
                         beta1,
                         beta2,
                         epsilon,
-                        weight_decay,
+                        ..
                     } => {
-                        if p == 0 && weight_decay > 0.0 {
+                        if let (0, Method::AdamW { weight_decay, .. }) = (p, self.config.method) {
+                            // AdamW's decoupled decay, on the weights only.
                             let keep = T::from_f64(1.0 - eta * weight_decay);
                             w.iter_mut().for_each(|w| *w *= keep);
                         }

@@ -54,17 +54,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
         let a = net.feedforward(&digit.pixels);
         // Sigmoid outputs are ten independent yes/no scores; divided by their sum they read as
         // shares of one vote. Softmax outputs already sum to 1.
-        let total: f32 = a.iter().map(|v| v.max(0.0)).sum();
-        let p: Vec<f64> = a
-            .iter()
-            .map(|&v| {
-                if total > 0.0 {
-                    (v.max(0.0) / total) as f64
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let p = backprop::serve::shares(&a);
         let mut order: Vec<usize> = (0..a.len()).collect();
         order.sort_by(|&i, &j| p[j].total_cmp(&p[i]).then(i.cmp(&j)));
         let predicted = backprop::argmax(&a);
