@@ -19,6 +19,7 @@
 //! Softmax is the one activation that mixes a layer's neurons, so the backward step works on a
 //! whole row: `∂C/∂z_j = a_j (∂C/∂a_j − Σ_i a_i ∂C/∂a_i)`.
 
+use crate::linalg::with_avx2;
 use crate::Real;
 use serde::{Deserialize, Serialize};
 
@@ -137,6 +138,77 @@ impl Activation {
                 }
             }
         }
+    }
+
+    /// [`Activation::apply`] for a mini-batch: `z` holds rows of `n` neurons, turned into
+    /// activations in place (softmax row by row). The same functions in a form the compiler
+    /// vectorises: one loop per activation, and e^x by [`Real::fast_exp`] (for f32 within 2 ulp
+    /// of the C library's).
+    pub fn apply_rows<T: Real>(self, n: usize, z: &mut [T]) {
+        let act = self;
+        with_avx2!(
+            fn apply_rows<T>(act: Activation, n: usize, z: &mut [T]) {
+                match act {
+                    Activation::Sigmoid => z
+                        .iter_mut()
+                        .for_each(|v| *v = T::ONE / (T::ONE + (-*v).fast_exp())),
+                    Activation::Softmax => {
+                        for row in z.chunks_exact_mut(n) {
+                            let max = row.iter().fold(row[0], |m, &v| m.max(v));
+                            row.iter_mut().for_each(|v| *v = (*v - max).fast_exp());
+                            let inv = T::ONE / row.iter().fold(T::ZERO, |s, &v| s + v);
+                            row.iter_mut().for_each(|v| *v *= inv);
+                        }
+                    }
+                    Activation::Relu => each(Activation::Relu, z),
+                    Activation::LeakyRelu => each(Activation::LeakyRelu, z),
+                    Activation::Tanh => each(Activation::Tanh, z),
+                    Activation::Identity => {}
+                }
+                /// σ of a constant `act` to every element: inlined, one branch-free loop.
+                #[inline(always)]
+                fn each<T: Real>(act: Activation, z: &mut [T]) {
+                    z.iter_mut().for_each(|v| *v = act.sigma(*v));
+                }
+            }
+        );
+    }
+
+    /// `d ← d ⊙ σ'(z) (⊙ m)` for a mini-batch of this activation's outputs `a`, with an
+    /// optional dropout mask m: the last step of the chain rule into a hidden layer. Not
+    /// defined for softmax.
+    pub fn times_derivative<T: Real>(self, a: &[T], mask: Option<&[T]>, d: &mut [T]) {
+        let act = self;
+        with_avx2!(
+            fn times_derivative<T>(act: Activation, a: &[T], mask: Option<&[T]>, d: &mut [T]) {
+                match act {
+                    Activation::Sigmoid => each(Activation::Sigmoid, a, mask, d),
+                    Activation::Tanh => each(Activation::Tanh, a, mask, d),
+                    Activation::Relu => each(Activation::Relu, a, mask, d),
+                    Activation::LeakyRelu => each(Activation::LeakyRelu, a, mask, d),
+                    Activation::Identity => each(Activation::Identity, a, mask, d),
+                    Activation::Softmax => {
+                        panic!("softmax has no elementwise derivative: use Activation::backward")
+                    }
+                }
+                /// One branch-free loop for a constant `act`.
+                #[inline(always)]
+                fn each<T: Real>(act: Activation, a: &[T], mask: Option<&[T]>, d: &mut [T]) {
+                    match mask {
+                        None => {
+                            for (d, &a) in d.iter_mut().zip(a) {
+                                *d *= act.sigma_prime(a);
+                            }
+                        }
+                        Some(mask) => {
+                            for ((d, &a), &m) in d.iter_mut().zip(a).zip(mask) {
+                                *d *= m * act.sigma_prime(a);
+                            }
+                        }
+                    }
+                }
+            }
+        );
     }
 
     /// The chain rule through σ for one layer: `dc_dz = σ'(z) ⊙ dc_da` (or the softmax

@@ -110,12 +110,7 @@ impl<T: Real> Dense<T> {
             row.copy_from_slice(&self.biases);
         }
         matmul_a_bt(batch, self.n_out, self.n_in, a_prev, &self.weights, a, true);
-        match self.activation {
-            Activation::Softmax => a
-                .chunks_exact_mut(self.n_out)
-                .for_each(|row| self.activation.apply(row)),
-            act => act.apply(a),
-        }
+        self.activation.apply_rows(self.n_out, a);
     }
 
     /// A mini-batch backward. `dc_dz` holds ∂C/∂z_j for every sample (batch × n_out); the
@@ -166,18 +161,7 @@ impl<T: Real> Dense<T> {
                 act != Activation::Softmax,
                 "softmax is only allowed in the output layer"
             );
-            match prev.mask {
-                None => {
-                    for (d, &a) in dc_dz_prev.iter_mut().zip(a) {
-                        *d *= act.sigma_prime(a);
-                    }
-                }
-                Some(mask) => {
-                    for ((d, &a), &m) in dc_dz_prev.iter_mut().zip(a).zip(mask) {
-                        *d *= m * act.sigma_prime(a);
-                    }
-                }
-            }
+            act.times_derivative(a, prev.mask, dc_dz_prev);
         }
     }
 }

@@ -112,43 +112,48 @@ fn batched_backprop_equals_the_per_sample_reference() {
     }
 }
 
+/// The f32 fast path (vectorised kernels, e^x by `fast_exp`) against the f64 per-sample
+/// reference, for every activation × cost pair on the notes' layer sizes.
 #[test]
 fn training_in_f32_computes_the_f64_gradient() {
-    let net64 = Network::<f64>::new(&Architecture::notes(), Init::Normal, 4).unwrap();
-    let net32: Network<f32> = net64.convert();
-    let mut rng = Rng::new(9);
-    let batch = 10;
-    let x: Vec<f64> = (0..batch * 784)
-        .map(|_| (rng.below(256) as f64) / 255.0)
-        .collect();
-    let mut y = vec![0.0; batch * 10];
-    for row in y.chunks_exact_mut(10) {
-        row[rng.below(10)] = 1.0;
-    }
-    let (expected, _) = reference_gradient(&net64, &x, &y, batch);
-    let mut ws = Workspace::new(&net32, batch);
-    for (d, &s) in ws.input_mut(batch).iter_mut().zip(&x) {
-        *d = s as f32;
-    }
-    let y32: Vec<f32> = y.iter().map(|&v| v as f32).collect();
-    let mut grad = Gradient::zeros_like(&net32);
-    net32.backprop_batch(&mut ws, &y32, batch, &mut grad);
-    let max = expected
-        .layers
-        .iter()
-        .flat_map(|l| l.dc_dw.iter().chain(&l.dc_db))
-        .fold(0.0f64, |m, v| m.max(v.abs()));
-    for (g, e) in grad.layers.iter().zip(&expected.layers) {
-        for (&a, &b) in g
-            .dc_dw
+    for (i, &(h, o, c)) in combinations().iter().enumerate() {
+        let arch = Architecture::uniform(vec![784, 16, 16, 10], h, o, c);
+        let net64 = Network::<f64>::new(&arch, Init::Scaled, 4 + i as u64).unwrap();
+        let net32: Network<f32> = net64.convert();
+        let mut rng = Rng::new(9 + i as u64);
+        let batch = 10;
+        let x: Vec<f64> = (0..batch * 784)
+            .map(|_| (rng.below(256) as f64) / 255.0)
+            .collect();
+        let mut y = vec![0.0; batch * 10];
+        for row in y.chunks_exact_mut(10) {
+            row[rng.below(10)] = 1.0;
+        }
+        let (expected, _) = reference_gradient(&net64, &x, &y, batch);
+        let mut ws = Workspace::new(&net32, batch);
+        for (d, &s) in ws.input_mut(batch).iter_mut().zip(&x) {
+            *d = s as f32;
+        }
+        let y32: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+        let mut grad = Gradient::zeros_like(&net32);
+        net32.backprop_batch(&mut ws, &y32, batch, &mut grad);
+        let max = expected
+            .layers
             .iter()
-            .chain(&g.dc_db)
-            .zip(e.dc_dw.iter().chain(&e.dc_db))
-        {
-            assert!(
-                (a as f64 - b).abs() <= 1e-5 * max,
-                "{a} vs {b} (largest component {max})"
-            );
+            .flat_map(|l| l.dc_dw.iter().chain(&l.dc_db))
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        for (g, e) in grad.layers.iter().zip(&expected.layers) {
+            for (&a, &b) in g
+                .dc_dw
+                .iter()
+                .chain(&g.dc_db)
+                .zip(e.dc_dw.iter().chain(&e.dc_db))
+            {
+                assert!(
+                    (a as f64 - b).abs() <= 1e-5 * max,
+                    "{h}/{o}/{c:?}: {a} vs {b} (largest component {max})"
+                );
+            }
         }
     }
 }

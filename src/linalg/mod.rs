@@ -162,6 +162,7 @@ macro_rules! with_avx2 {
         body($($arg),*)
     };
 }
+pub(crate) use with_avx2;
 
 /// `y += alpha · x`, element by element.
 pub fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
