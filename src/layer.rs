@@ -1,7 +1,7 @@
 //! A dense (fully connected) layer: its forward pass, equations (2) and (3), and right below it
 //! its backward pass, the chain rule of the notes.
 
-use crate::linalg::{matmul_a_b, matmul_a_bt, matmul_at_b};
+use crate::linalg::{add_scaled_at_b, axpy, matmul_a_b, matmul_a_bt, matmul_at_b};
 use crate::{Activation, Real};
 
 /// One layer L: `n_out` neurons, each connected to all `n_in` neurons of layer L−1.
@@ -139,30 +139,73 @@ impl<T: Real> Dense<T> {
     ) {
         let dc_dz = &dc_dz[..batch * self.n_out];
         matmul_at_b(self.n_out, self.n_in, batch, dc_dz, a_prev, &mut grad.dc_dw);
-        grad.dc_db.copy_from_slice(&dc_dz[..self.n_out]);
+        self.bias_gradient(dc_dz, &mut grad.dc_db);
+        if let Some(prev) = prev {
+            self.propagate(batch, dc_dz, prev);
+        }
+    }
+
+    /// [`Dense::backward_batch`] followed by plain gradient descent on this layer,
+    /// w ← w − η·∂C/∂w and b ← b − η·∂C/∂b, bit for bit, but without writing ∂C/∂w out
+    /// (see [`add_scaled_at_b`]); `scratch` holds ∂C/∂b, and ∂C/∂w where no fused kernel
+    /// applies. The previous layer's ∂C/∂z is computed first, from the weights before the step.
+    pub fn sgd_step_batch(
+        &mut self,
+        batch: usize,
+        a_prev: &[T],
+        dc_dz: &[T],
+        eta: T,
+        scratch: &mut LayerGradient<T>,
+        prev: Option<PrevLayer<'_, T>>,
+    ) {
+        let dc_dz = &dc_dz[..batch * self.n_out];
+        if let Some(prev) = prev {
+            self.propagate(batch, dc_dz, prev);
+        }
+        let (n_out, n_in) = (self.n_out, self.n_in);
+        let w = &mut self.weights;
+        add_scaled_at_b(
+            -eta,
+            n_out,
+            n_in,
+            batch,
+            dc_dz,
+            a_prev,
+            w,
+            &mut scratch.dc_dw,
+        );
+        self.bias_gradient(dc_dz, &mut scratch.dc_db);
+        axpy(-eta, &scratch.dc_db, &mut self.biases);
+    }
+
+    /// ∂C/∂b_j = Σ_samples ∂C/∂z_j, the column sums of Δ, in sample order.
+    fn bias_gradient(&self, dc_dz: &[T], dc_db: &mut [T]) {
+        dc_db.copy_from_slice(&dc_dz[..self.n_out]);
         for row in dc_dz.chunks_exact(self.n_out).skip(1) {
-            for (db, &d) in grad.dc_db.iter_mut().zip(row) {
+            for (db, &d) in dc_db.iter_mut().zip(row) {
                 *db += d;
             }
         }
-        if let Some(prev) = prev {
-            let dc_dz_prev = &mut prev.dc_dz[..batch * self.n_in];
-            matmul_a_b(
-                batch,
-                self.n_in,
-                self.n_out,
-                dc_dz,
-                &self.weights,
-                dc_dz_prev,
-            );
-            let a = &prev.a[..batch * self.n_in];
-            let act = prev.activation;
-            assert!(
-                act != Activation::Softmax,
-                "softmax is only allowed in the output layer"
-            );
-            act.times_derivative(a, prev.mask, dc_dz_prev);
-        }
+    }
+
+    /// The previous layer's ∂C/∂z = σ'(Z_prev) ⊙ M ⊙ (Δ · W).
+    fn propagate(&self, batch: usize, dc_dz: &[T], prev: PrevLayer<'_, T>) {
+        let dc_dz_prev = &mut prev.dc_dz[..batch * self.n_in];
+        matmul_a_b(
+            batch,
+            self.n_in,
+            self.n_out,
+            dc_dz,
+            &self.weights,
+            dc_dz_prev,
+        );
+        let a = &prev.a[..batch * self.n_in];
+        let act = prev.activation;
+        assert!(
+            act != Activation::Softmax,
+            "softmax is only allowed in the output layer"
+        );
+        act.times_derivative(a, prev.mask, dc_dz_prev);
     }
 }
 

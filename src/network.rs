@@ -263,43 +263,54 @@ impl<T: Real> Network<T> {
         batch: usize,
         grad: &mut Gradient<T>,
     ) -> T {
+        let total_cost = self.forward_and_output_error(ws, y, batch);
+        for l in (0..self.layers.len()).rev() {
+            let (fed, dc_dz, prev) = ws.backward_view(&self.layers, l);
+            self.layers[l].backward_batch(batch, fed, dc_dz, &mut grad.layers[l], prev);
+        }
+        total_cost
+    }
+
+    /// [`Network::backprop_batch`] and then one step of plain gradient descent,
+    /// θ ← θ − η·∇C, bit for bit as [`crate::Optim`] with [`crate::Method::Sgd`] takes it, but
+    /// each layer is stepped as soon as its ∂C/∂z is known, without writing its ∂C/∂w out (see
+    /// [`Dense::sgd_step_batch`]). `scratch` is working space shaped like the network. Returns
+    /// Σ C₀ of the batch before the step.
+    pub fn sgd_step_batch(
+        &mut self,
+        ws: &mut Workspace<T>,
+        y: &[T],
+        batch: usize,
+        eta: T,
+        scratch: &mut Gradient<T>,
+    ) -> T {
+        let total_cost = self.forward_and_output_error(ws, y, batch);
+        for l in (0..self.layers.len()).rev() {
+            let (fed, dc_dz, prev) = ws.backward_view(&self.layers, l);
+            self.layers[l].sgd_step_batch(batch, fed, dc_dz, eta, &mut scratch.layers[l], prev);
+        }
+        total_cost
+    }
+
+    /// The forward pass (with dropout) and the output layer's ∂C/∂z^(L) for every sample, from
+    /// [`Cost::delta`] divided by the batch size, since C is a mean. Returns Σ C₀.
+    fn forward_and_output_error(&self, ws: &mut Workspace<T>, y: &[T], batch: usize) -> T {
         self.forward_impl(ws, batch, true);
         let n_layers = self.layers.len();
         let n_out = self.n_outputs();
         let output_layer = &self.layers[n_layers - 1];
         let inv_batch = T::ONE / T::from_f64(batch as f64);
         let mut total_cost = T::ZERO;
+        let a = &ws.activations[n_layers][..batch * n_out];
+        let delta = &mut ws.dc_dz[n_layers - 1][..batch * n_out];
+        for ((a, y), delta) in a
+            .chunks_exact(n_out)
+            .zip(y.chunks_exact(n_out))
+            .zip(delta.chunks_exact_mut(n_out))
         {
-            let a = &ws.activations[n_layers][..batch * n_out];
-            let delta = &mut ws.dc_dz[n_layers - 1][..batch * n_out];
-            for ((a, y), delta) in a
-                .chunks_exact(n_out)
-                .zip(y.chunks_exact(n_out))
-                .zip(delta.chunks_exact_mut(n_out))
-            {
-                total_cost += self.cost.value(a, y);
-                self.cost.delta(output_layer.activation, a, y, delta);
-                delta.iter_mut().for_each(|d| *d *= inv_batch);
-            }
-        }
-        for l in (0..n_layers).rev() {
-            let (before, after) = ws.dc_dz.split_at_mut(l);
-            let dropout = !ws.masks[l].is_empty();
-            let prev = match l {
-                0 => None,
-                _ => Some(PrevLayer {
-                    activation: self.layers[l - 1].activation,
-                    a: &ws.activations[l],
-                    mask: dropout.then_some(&ws.masks[l][..]),
-                    dc_dz: &mut before[l - 1][..],
-                }),
-            };
-            let fed = if dropout {
-                &ws.dropped[l]
-            } else {
-                &ws.activations[l]
-            };
-            self.layers[l].backward_batch(batch, fed, &after[0], &mut grad.layers[l], prev);
+            total_cost += self.cost.value(a, y);
+            self.cost.delta(output_layer.activation, a, y, delta);
+            delta.iter_mut().for_each(|d| *d *= inv_batch);
         }
         total_cost
     }
@@ -413,6 +424,33 @@ impl<T: Real> Workspace<T> {
     pub fn output(&self, batch: usize) -> &[T] {
         let a = &self.activations[self.activations.len() - 1];
         &a[..batch * self.sizes[self.sizes.len() - 1]]
+    }
+
+    /// What layer l's backward step needs: the activations it was fed (after dropout), its
+    /// ∂C/∂z, and the previous layer's activations, mask and ∂C/∂z buffer (none for layer 0:
+    /// nobody needs ∂C/∂x).
+    fn backward_view(
+        &mut self,
+        layers: &[Dense<T>],
+        l: usize,
+    ) -> (&[T], &[T], Option<PrevLayer<'_, T>>) {
+        let (before, after) = self.dc_dz.split_at_mut(l);
+        let dropout = !self.masks[l].is_empty();
+        let prev = match l {
+            0 => None,
+            _ => Some(PrevLayer {
+                activation: layers[l - 1].activation,
+                a: &self.activations[l],
+                mask: dropout.then_some(&self.masks[l][..]),
+                dc_dz: &mut before[l - 1][..],
+            }),
+        };
+        let fed = if dropout {
+            &self.dropped[l]
+        } else {
+            &self.activations[l]
+        };
+        (fed, &after[0], prev)
     }
 
     /// The largest batch these buffers hold.

@@ -29,6 +29,13 @@ pub trait Optimizer<T: Real> {
     fn learning_rate(&self) -> f64;
     /// Changes η from the next step on (learning-rate schedules use this).
     fn set_learning_rate(&mut self, eta: f64);
+    /// If the next step is plain gradient descent θ ← θ − η·∇C (no momentum, no decay): counts
+    /// it as taken and returns η, and the caller applies it with
+    /// [`Network::sgd_step_batch`], which gives the same network bit for bit without writing
+    /// the gradient out. `None` (the default) means: call [`Optimizer::step`].
+    fn take_plain_sgd_step(&mut self) -> Option<f64> {
+        None
+    }
 }
 
 /// The update rule, with its own hyper-parameters.
@@ -294,6 +301,13 @@ impl<T: Real> Optim<T> {
 }
 
 impl<T: Real> Optimizer<T> for Optim<T> {
+    fn take_plain_sgd_step(&mut self) -> Option<f64> {
+        (self.config.method == Method::Sgd && self.l2_over_n == 0.0).then(|| {
+            self.state.steps += 1;
+            self.config.learning_rate
+        })
+    }
+
     fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>) {
         self.state.steps += 1;
         let eta = self.config.learning_rate;

@@ -420,7 +420,13 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
             if ws.has_dropout() {
                 ws.draw_masks(dropout_rng, batch.len());
             }
-            let cost = net.backprop_batch(&mut ws, &y, batch.len(), &mut grad);
+            let plain_sgd = optimizer.take_plain_sgd_step();
+            let cost = match plain_sgd {
+                Some(eta) => {
+                    net.sgd_step_batch(&mut ws, &y, batch.len(), T::from_f64(eta), &mut grad)
+                }
+                None => net.backprop_batch(&mut ws, &y, batch.len(), &mut grad),
+            };
             if !cost.is_finite() {
                 return Err(Error::Diverged {
                     epoch,
@@ -431,7 +437,9 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
             for (a, &i) in ws.output(batch.len()).chunks_exact(n_out).zip(batch) {
                 state.epoch_correct += usize::from(crate::argmax(a) == data.label(i));
             }
-            optimizer.step(net, &grad);
+            if plain_sgd.is_none() {
+                optimizer.step(net, &grad);
+            }
             state.epoch_cost += cost.to_f64();
             state.batches_done += 1;
             progress.batch_end(state.batches_done);

@@ -283,3 +283,72 @@ fn dropout_keeps_about_the_asked_fraction_scales_it_and_never_drops_at_evaluatio
         })
         .is_err());
 }
+
+/// Plain gradient descent fused into backpropagation (`sgd_step_batch`, no gradient written
+/// out) leaves the network bit for bit as backpropagation followed by the optimiser's step: on
+/// the notes' sizes (the AVX2 kernels), above `GEMM_THRESHOLD` (gemm and the scratch buffer),
+/// with dropout, with ReLU, and in f64.
+#[test]
+fn fused_gradient_descent_equals_backprop_then_the_optimisers_step() {
+    fn case<T: backprop::Real>(sizes: Vec<usize>, act: Activation, batch: usize, dropout: bool) {
+        let arch = Architecture::uniform(sizes, act, Activation::Sigmoid, Cost::Quadratic);
+        let net = Network::<T>::new(&arch, Init::Scaled, 3).unwrap();
+        let mut rng = Rng::new(4);
+        let x: Vec<T> = (0..batch * net.n_inputs())
+            .map(|_| T::from_f64(rng.uniform()))
+            .collect();
+        let mut y = vec![T::ZERO; batch * net.n_outputs()];
+        for row in y.chunks_exact_mut(net.n_outputs()) {
+            row[rng.below(row.len())] = T::ONE;
+        }
+        let config = backprop::OptimizerConfig {
+            method: backprop::Method::Sgd,
+            learning_rate: 0.7,
+            l2: 0.0,
+        };
+        let (mut a, mut b) = (net.clone(), net.clone());
+        let mut optim = config.build(&a, 1000).unwrap();
+        let mut scratch = Gradient::zeros_like(&b);
+        for step in 0..3 {
+            let mut ws_a = Workspace::new(&a, batch);
+            let mut ws_b = Workspace::new(&b, batch);
+            for ws in [&mut ws_a, &mut ws_b] {
+                ws.input_mut(batch).copy_from_slice(&x);
+                if dropout {
+                    ws.set_dropout(&Dropout {
+                        input: 0.2,
+                        hidden: 0.5,
+                    })
+                    .unwrap();
+                    ws.draw_masks(&mut Rng::new(step), batch);
+                }
+            }
+            let mut grad = Gradient::zeros_like(&a);
+            let cost_a = a.backprop_batch(&mut ws_a, &y, batch, &mut grad);
+            backprop::Optimizer::step(&mut optim, &mut a, &grad);
+            let cost_b = b.sgd_step_batch(&mut ws_b, &y, batch, T::from_f64(0.7), &mut scratch);
+            assert_eq!(cost_a.to_f64().to_bits(), cost_b.to_f64().to_bits());
+            for (la, lb) in a.layers.iter().zip(&b.layers) {
+                for (p, q) in la
+                    .weights
+                    .iter()
+                    .chain(&la.biases)
+                    .zip(lb.weights.iter().chain(&lb.biases))
+                {
+                    assert_eq!(
+                        p.to_f64().to_bits(),
+                        q.to_f64().to_bits(),
+                        "{act} {:?}",
+                        arch.sizes
+                    );
+                }
+            }
+        }
+        assert_ne!(a, net, "the steps changed nothing");
+    }
+    case::<f32>(vec![784, 16, 16, 10], Activation::Sigmoid, 10, false);
+    case::<f32>(vec![784, 30, 10], Activation::Relu, 10, true);
+    case::<f32>(vec![19, 33, 7, 3], Activation::Tanh, 5, false);
+    case::<f32>(vec![784, 700, 10], Activation::Sigmoid, 100, false);
+    case::<f64>(vec![784, 16, 16, 10], Activation::Sigmoid, 10, true);
+}

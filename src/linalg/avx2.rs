@@ -95,8 +95,10 @@ pub unsafe fn a_bt(
 }
 
 /// MR rows of c = A · b, columns j..j + 16, where A(i, p) = a[i·a_rs + p·a_cs] and b is k×n:
-/// two registers per row, summing over p in order.
+/// two registers per row, summing over p in order. With `alpha`, c += alpha · (A · b) instead,
+/// the product rounded, then scaled, then added (no FMA), as a separate `axpy` would.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn rows_tile<const MR: usize>(
     n: usize,
     k: usize,
@@ -105,6 +107,7 @@ unsafe fn rows_tile<const MR: usize>(
     b: &[f32],
     c: &mut [f32],
     (i0, j): (usize, usize),
+    alpha: Option<f32>,
 ) {
     let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
     let mut acc = [[_mm256_setzero_ps(); 2]; MR];
@@ -118,16 +121,25 @@ unsafe fn rows_tile<const MR: usize>(
         }
     }
     for (r, acc) in acc.iter().enumerate() {
-        _mm256_storeu_ps(cp.add((i0 + r) * n + j), acc[0]);
-        _mm256_storeu_ps(cp.add((i0 + r) * n + j + 8), acc[1]);
+        for (h, &v) in acc.iter().enumerate() {
+            let c = cp.add((i0 + r) * n + j + 8 * h);
+            let v = match alpha {
+                None => v,
+                Some(alpha) => {
+                    _mm256_add_ps(_mm256_loadu_ps(c), _mm256_mul_ps(_mm256_set1_ps(alpha), v))
+                }
+            };
+            _mm256_storeu_ps(c, v);
+        }
     }
 }
 
-/// c = A · b, where A(i, p) = a[i·a_rs + p·a_cs], b k×n, c m×n.
+/// c = A · b (or c += alpha · (A · b)), where A(i, p) = a[i·a_rs + p·a_cs], b k×n, c m×n.
 ///
 /// # Safety
 /// The CPU must have AVX2 and FMA, and the slices must hold every element those indices reach.
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn rows(
     m: usize,
     n: usize,
@@ -136,6 +148,7 @@ pub unsafe fn rows(
     strides: (usize, usize),
     b: &[f32],
     c: &mut [f32],
+    alpha: Option<f32>,
 ) {
     // Column chunks outer: the k×16 block of b stays in L1 while every tile of rows uses it.
     let chunks = n / 16;
@@ -145,10 +158,10 @@ pub unsafe fn rows(
         while i < m {
             let mr = (m - i).min(4);
             match mr {
-                4 => rows_tile::<4>(n, k, a, strides, b, c, (i, j)),
-                3 => rows_tile::<3>(n, k, a, strides, b, c, (i, j)),
-                2 => rows_tile::<2>(n, k, a, strides, b, c, (i, j)),
-                _ => rows_tile::<1>(n, k, a, strides, b, c, (i, j)),
+                4 => rows_tile::<4>(n, k, a, strides, b, c, (i, j), alpha),
+                3 => rows_tile::<3>(n, k, a, strides, b, c, (i, j), alpha),
+                2 => rows_tile::<2>(n, k, a, strides, b, c, (i, j), alpha),
+                _ => rows_tile::<1>(n, k, a, strides, b, c, (i, j), alpha),
             }
             i += mr;
         }
@@ -160,7 +173,11 @@ pub unsafe fn rows(
             for p in 0..k {
                 s = a[i * a_rs + p * a_cs].mul_add(b[p * n + j], s);
             }
-            c[i * n + j] = s;
+            let c = &mut c[i * n + j];
+            *c = match alpha {
+                None => s,
+                Some(alpha) => *c + alpha * s,
+            };
         }
     }
 }

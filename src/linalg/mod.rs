@@ -115,6 +115,38 @@ pub fn matmul_at_b<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &
     products(m, n, k, a, (1, m), b, c);
 }
 
+/// `c += alpha · (aᵀ · b)`, with `a` k×m, `b` k×n, `c` m×n: bit for bit what [`matmul_at_b`]
+/// into `scratch` followed by [`axpy`] computes, and for small f32 products on CPUs with AVX2
+/// and FMA without the detour through `scratch` (each result is scaled and added while still in
+/// a register). Plain gradient descent uses it to update a layer's weights from ∂C/∂w = Δᵀ·A
+/// without writing the gradient out and reading it back.
+#[allow(clippy::too_many_arguments)]
+pub fn add_scaled_at_b<T: Real>(
+    alpha: T,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    scratch: &mut [T],
+) {
+    assert!(a.len() >= k * m && b.len() >= k * n && c.len() >= m * n);
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(a), Some(b), Some(alpha), true) = (
+        as_f32(a),
+        as_f32(b),
+        as_f32(std::slice::from_ref(&alpha)),
+        m * n * k <= GEMM_THRESHOLD && avx2_fma(),
+    ) {
+        let c = as_f32_mut(c).expect("c has the type of a");
+        // SAFETY: the CPU has AVX2 and FMA; the assert above bounds the slices.
+        return unsafe { avx2::rows(m, n, k, a, (1, m), b, c, Some(alpha[0])) };
+    }
+    matmul_at_b(m, n, k, a, b, scratch);
+    axpy(alpha, &scratch[..m * n], &mut c[..m * n]);
+}
+
 /// `c = a · b`, with `a` m×k, `b` k×n, `c` m×n.
 pub fn matmul_a_b<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T]) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
@@ -138,7 +170,7 @@ fn products<T: Real>(
     if let (Some(a), Some(b), true) = (as_f32(a), as_f32(b), avx2_fma()) {
         let c = as_f32_mut(c).expect("c has the type of a");
         // SAFETY: the CPU has AVX2 and FMA; the callers' asserts bound the slices.
-        return unsafe { avx2::rows(m, n, k, a, strides, b, c) };
+        return unsafe { avx2::rows(m, n, k, a, strides, b, c, None) };
     }
     gemm_general(m, n, k, a, strides, b, c);
 }
