@@ -1,11 +1,13 @@
-//! Training speed: one gradient step per batch size, and whole MNIST epochs of the notes'
-//! network (W1) and Nielsen's 784-30-10 (W2).
+//! Training speed: one gradient step per batch size (backpropagation then the SGD step, and
+//! the two fused as training runs them), and whole MNIST epochs of the four workloads of the
+//! README's performance table: W1 (the notes' 784-16-16-10), W2 (784-30-10), W3 (784-128-10,
+//! ReLU, softmax, Adam, batch 128) and W3b (784-256-128-10, otherwise W3).
 //!
 //! Run with `cargo bench --bench train_step`; throughput is in samples per second.
 
 use backprop::{
-    train, Architecture, Gradient, Init, Mnist, Monitor, Network, Optimizer, OptimizerConfig,
-    TrainConfig, Workspace,
+    train, Activation, Architecture, Cost, Gradient, Init, Method, Mnist, Monitor, Network,
+    Optimizer, OptimizerConfig, TrainConfig, Workspace,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -29,40 +31,67 @@ fn step(c: &mut Criterion) {
         mnist.train.fill_inputs(&indices, ws.input_mut(batch));
         mnist.train.fill_targets(&indices, &mut y);
         group.throughput(Throughput::Elements(batch as u64));
-        group.bench_function(BenchmarkId::from_parameter(batch), |b| {
+        group.bench_function(BenchmarkId::new("backprop_then_step", batch), |b| {
             b.iter(|| {
                 let cost = net.backprop_batch(&mut ws, &y, batch, &mut grad);
                 sgd.step(&mut net, &grad);
                 black_box(cost)
             })
         });
+        group.bench_function(BenchmarkId::new("fused", batch), |b| {
+            b.iter(|| black_box(net.sgd_step_batch(&mut ws, &y, batch, 1.5, &mut grad)))
+        });
     }
     group.finish();
 }
 
-/// A whole epoch (shuffle and 6,000 steps of 10 images), as `backprop train` runs it.
+/// A whole epoch (shuffle and every step), as `backprop train` and `backprop bench` run it.
 fn epoch(c: &mut Criterion) {
     let mnist = Mnist::bundled().unwrap();
     let mut group = c.benchmark_group("epoch");
     group.sample_size(10);
     group.throughput(Throughput::Elements(mnist.train.len() as u64));
-    for (name, sizes) in [
-        ("W1_784-16-16-10", vec![784, 16, 16, 10]),
-        ("W2_784-30-10", vec![784, 30, 10]),
+    let notes = |sizes: Vec<usize>| {
+        (
+            Architecture::sigmoid(sizes),
+            Init::Normal,
+            OptimizerConfig::default(),
+            10,
+        )
+    };
+    let adam = |sizes: Vec<usize>| {
+        let arch = Architecture::uniform(
+            sizes,
+            Activation::Relu,
+            Activation::Softmax,
+            Cost::LogLikelihood,
+        );
+        let optim = OptimizerConfig {
+            method: Method::with_defaults("adam").unwrap(),
+            learning_rate: 1e-3,
+            l2: 0.0,
+        };
+        (arch, Init::He, optim, 128)
+    };
+    for (name, (arch, init, optim, batch_size)) in [
+        ("W1_784-16-16-10", notes(vec![784, 16, 16, 10])),
+        ("W2_784-30-10", notes(vec![784, 30, 10])),
+        ("W3_784-128-10", adam(vec![784, 128, 10])),
+        ("W3b_784-256-128-10", adam(vec![784, 256, 128, 10])),
     ] {
         group.bench_function(name, |b| {
-            let mut net = sigmoid_net(&sizes);
-            let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
+            let mut net = Network::<f32>::new(&arch, init, 1).unwrap();
+            let mut optimizer = optim.build(&net, mnist.train.len()).unwrap();
             let config = TrainConfig {
                 epochs: 1,
-                batch_size: 10,
+                batch_size,
                 seed: 1,
                 ..Default::default()
             };
             b.iter(|| {
                 train(
                     &mut net,
-                    &mut sgd,
+                    &mut optimizer,
                     &mnist.train,
                     Monitor::default(),
                     &config,
