@@ -4,7 +4,7 @@
 //! Run: `cargo run --release --example 02_mnist`
 //!
 //! Prints one line per epoch; after 30 epochs (about 4 s) the test accuracy is about 93.7%
-//! (93.85% with the default seed 3 on the machine in the README).
+//! (93.72% with the default seed 3 on the machine in the README).
 
 use backprop::{
     train, Architecture, EpochReport, Init, Mnist, Monitor, Network, OptimizerConfig, Progress,
