@@ -420,10 +420,27 @@ impl<T: Real> Adam<T> {
     }
 
     fn step(&self, decay: f64, w: &mut [T], g: &[T], m: &mut [T], s: &mut [T]) {
-        let (adam, decay) = (self, T::from_f64(decay));
+        let decay = T::from_f64(decay);
+        // Each parameter's update is its own, so sharing them out changes no result.
+        const CHUNK: usize = 1 << 14;
+        if crate::linalg::threads() > 1 && w.len() > 2 * CHUNK {
+            use rayon::prelude::*;
+            w.par_chunks_mut(CHUNK)
+                .zip(g.par_chunks(CHUNK))
+                .zip(m.par_chunks_mut(CHUNK))
+                .zip(s.par_chunks_mut(CHUNK))
+                .for_each(|(((w, g), m), s)| self.update(decay, w, g, m, s));
+        } else {
+            self.update(decay, w, g, m, s);
+        }
+    }
+
+    /// The update of `step` for one run of parameters.
+    fn update(&self, decay: T, w: &mut [T], g: &[T], m: &mut [T], s: &mut [T]) {
+        let adam = self;
         // Compiled for AVX2 where the CPU has it: 8 square roots and divisions at a time.
         with_avx2!(
-            fn step<T>(adam: &Adam<T>, decay: T, w: &mut [T], g: &[T], m: &mut [T], s: &mut [T]) {
+            fn update<T>(adam: &Adam<T>, decay: T, w: &mut [T], g: &[T], m: &mut [T], s: &mut [T]) {
                 let (one_b1, one_b2) = (T::ONE - adam.beta1, T::ONE - adam.beta2);
                 for (((w, &g), m), s) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(s.iter_mut()) {
                     let g = g + decay * *w;

@@ -147,8 +147,19 @@ impl Dataset {
                 // p · (1/255): within an ulp of p/255, exactly 0 and 1 at the ends, and a
                 // multiplication vectorises where a division would be the bottleneck.
                 let scale = T::ONE / T::from_f64(255.0);
-                for (row, &i) in rows.zip(indices) {
+                let convert = |(row, &i): (&mut [T], &usize)| {
                     scale_bytes(&pixels[i * n..(i + 1) * n], scale, row);
+                };
+                // Large batches share the rows among the threads (the same numbers either way).
+                if crate::linalg::threads() > 1 && indices.len() >= 64 {
+                    use rayon::prelude::*;
+                    out[..indices.len() * n]
+                        .par_chunks_exact_mut(n)
+                        .zip(indices)
+                        .with_min_len(16)
+                        .for_each(convert);
+                } else {
+                    rows.zip(indices).for_each(convert);
                 }
             }
             Features::Floats(values) => {
