@@ -1,7 +1,7 @@
 //! A dense (fully connected) layer: its forward pass, equations (2) and (3), and right below it
 //! its backward pass, the chain rule of the notes.
 
-use crate::linalg::{add_scaled_at_b, axpy, matmul_a_b, matmul_a_bt, matmul_at_b};
+use crate::linalg::{add_scaled_at_b, axpy, matmul_a_b, matmul_a_bt_plus_bias, matmul_at_b};
 use crate::{Activation, Real};
 
 /// One layer L: `n_out` neurons, each connected to all `n_in` neurons of layer L−1.
@@ -106,10 +106,8 @@ impl<T: Real> Dense<T> {
     /// `a_prev`: batch × n_in; `a`: batch × n_out (written).
     pub fn forward_batch(&self, batch: usize, a_prev: &[T], a: &mut [T]) {
         let a = &mut a[..batch * self.n_out];
-        for row in a.chunks_exact_mut(self.n_out) {
-            row.copy_from_slice(&self.biases);
-        }
-        matmul_a_bt(batch, self.n_out, self.n_in, a_prev, &self.weights, a, true);
+        let (w, b) = (&self.weights, &self.biases);
+        matmul_a_bt_plus_bias(batch, self.n_out, self.n_in, a_prev, w, b, a);
         self.activation.apply_rows(self.n_out, a);
     }
 

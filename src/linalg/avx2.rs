@@ -14,6 +14,17 @@ unsafe fn reduce(v: __m256) -> f32 {
     _mm_cvtss_f32(s1)
 }
 
+/// What each result of [`a_bt`] starts from before the dot product is added.
+#[derive(Clone, Copy, Debug)]
+pub enum Start<'a> {
+    /// c = a · bᵀ.
+    Zero,
+    /// c += a · bᵀ.
+    C,
+    /// c = bias + a · bᵀ, bias[j] on every row: a layer's weighted inputs z = W·a + b.
+    Bias(&'a [f32]),
+}
+
 /// A MR×NR tile of c = a·bᵀ (a m×k, b n×k, both row-major), rows i0.., columns j0...
 #[inline(always)]
 unsafe fn dot_tile<const MR: usize, const NR: usize>(
@@ -23,7 +34,7 @@ unsafe fn dot_tile<const MR: usize, const NR: usize>(
     c: &mut [f32],
     n: usize,
     (i0, j0): (usize, usize),
-    accumulate: bool,
+    start: Start<'_>,
 ) {
     let ap: [*const f32; MR] = std::array::from_fn(|i| a.as_ptr().add((i0 + i) * k));
     let bp: [*const f32; NR] = std::array::from_fn(|j| b.as_ptr().add((j0 + j) * k));
@@ -46,12 +57,16 @@ unsafe fn dot_tile<const MR: usize, const NR: usize>(
                 s = (*ap[i].add(p)).mul_add(*bp[j].add(p), s);
             }
             let d = &mut c[(i0 + i) * n + j0 + j];
-            *d = if accumulate { *d + s } else { s };
+            *d = match start {
+                Start::Zero => s,
+                Start::C => *d + s,
+                Start::Bias(bias) => bias[j0 + j] + s,
+            };
         }
     }
 }
 
-/// c = a · bᵀ (or c += a · bᵀ), a m×k, b n×k, c m×n.
+/// c = a · bᵀ (or c += a · bᵀ, or c = bias + a · bᵀ), a m×k, b n×k, c m×n.
 ///
 /// # Safety
 /// The CPU must have AVX2 and FMA, and the slices must hold m×k, n×k and m×n elements.
@@ -63,11 +78,11 @@ pub unsafe fn a_bt(
     a: &[f32],
     b: &[f32],
     c: &mut [f32],
-    accumulate: bool,
+    start: Start<'_>,
 ) {
     macro_rules! tile {
         ($mr:literal, $nr:literal, $i:expr, $j:expr) => {
-            dot_tile::<$mr, $nr>(k, a, b, c, n, ($i, $j), accumulate)
+            dot_tile::<$mr, $nr>(k, a, b, c, n, ($i, $j), start)
         };
     }
     // Rows of b (the weights) outer: a tile of 4 of them stays in L1 while every pair of rows
@@ -156,8 +171,10 @@ pub unsafe fn rows(
         let j = ch * 16;
         let mut i = 0;
         while i < m {
-            let mr = (m - i).min(4);
+            let mr = (m - i).min(6);
             match mr {
+                6 => rows_tile::<6>(n, k, a, strides, b, c, (i, j), alpha),
+                5 => rows_tile::<5>(n, k, a, strides, b, c, (i, j), alpha),
                 4 => rows_tile::<4>(n, k, a, strides, b, c, (i, j), alpha),
                 3 => rows_tile::<3>(n, k, a, strides, b, c, (i, j), alpha),
                 2 => rows_tile::<2>(n, k, a, strides, b, c, (i, j), alpha),
