@@ -96,27 +96,13 @@ pub fn matmul_a_bt<T: Real>(
     c: &mut [T],
     accumulate: bool,
 ) {
-    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
-    if m * n * k > GEMM_THRESHOLD {
-        return gemm_a_bt(m, n, k, a, b, c, accumulate);
-    }
-    #[cfg(target_arch = "x86_64")]
-    if let (Some(a), Some(b), true) = (as_f32(a), as_f32(b), avx2_fma()) {
-        let c = as_f32_mut(c).expect("c has the type of a");
-        // SAFETY: the CPU has AVX2 and FMA; the assert above bounds the slices.
-        let start = if accumulate {
-            avx2::Start::C
-        } else {
-            avx2::Start::Zero
-        };
-        return unsafe { avx2::a_bt(m, n, k, a, b, c, start) };
-    }
-    gemm_a_bt(m, n, k, a, b, c, accumulate);
+    let start = if accumulate { Start::C } else { Start::Zero };
+    a_bt(m, n, k, a, b, c, start);
 }
 
 /// `c = bias + a · bᵀ` (bias[j] added to every row), with `a` m×k, `b` n×k, `c` m×n: a dense
 /// layer's z = W·a + b for a batch. Bit for bit the rows of `c` set to `bias` followed by
-/// [`matmul_a_bt`] accumulating, without the copies.
+/// [`matmul_a_bt`] accumulating, without the copies where the AVX2 kernel runs.
 pub fn matmul_a_bt_plus_bias<T: Real>(
     m: usize,
     n: usize,
@@ -126,28 +112,51 @@ pub fn matmul_a_bt_plus_bias<T: Real>(
     bias: &[T],
     c: &mut [T],
 ) {
-    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n && bias.len() == n);
+    assert_eq!(bias.len(), n, "one bias per column");
+    a_bt(m, n, k, a, b, c, Start::Bias(bias));
+}
+
+/// What each result of an a · bᵀ product starts from.
+#[derive(Clone, Copy)]
+enum Start<'a, T> {
+    /// c = a · bᵀ.
+    Zero,
+    /// c += a · bᵀ.
+    C,
+    /// c = bias + a · bᵀ.
+    Bias(&'a [T]),
+}
+
+/// c = start + a · bᵀ by the fastest kernel for the size and CPU.
+fn a_bt<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T], start: Start<T>) {
+    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
     #[cfg(target_arch = "x86_64")]
-    if let (Some(a), Some(b), Some(bias), true) = (
+    if let (Some(a), Some(b), true) = (
         as_f32(a),
         as_f32(b),
-        as_f32(bias),
         m * n * k <= GEMM_THRESHOLD && avx2_fma(),
     ) {
         let c = as_f32_mut(c).expect("c has the type of a");
+        let start = match start {
+            Start::Zero => avx2::Start::Zero,
+            Start::C => avx2::Start::C,
+            Start::Bias(bias) => avx2::Start::Bias(as_f32(bias).expect("bias has the type of a")),
+        };
         // SAFETY: the CPU has AVX2 and FMA; the assert above bounds the slices.
-        return unsafe { avx2::a_bt(m, n, k, a, b, c, avx2::Start::Bias(bias)) };
+        return unsafe { avx2::a_bt(m, n, k, a, b, c, start) };
     }
-    for row in c[..m * n].chunks_exact_mut(n) {
-        row.copy_from_slice(bias);
+    if let Start::Bias(bias) = start {
+        for row in c[..m * n].chunks_exact_mut(n) {
+            row.copy_from_slice(bias);
+        }
     }
-    matmul_a_bt(m, n, k, a, b, c, true);
+    gemm_a_bt(m, n, k, a, b, c, !matches!(start, Start::Zero));
 }
 
 /// `c = aᵀ · b`, with `a` k×m, `b` k×n, `c` m×n.
 pub fn matmul_at_b<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T]) {
     assert!(a.len() >= k * m && b.len() >= k * n && c.len() >= m * n);
-    products(m, n, k, a, (1, m), b, c);
+    products(m, n, k, a, (1, m), b, c, None);
 }
 
 /// `c += alpha · (aᵀ · b)`, with `a` k×m, `b` k×n, `c` m×n: bit for bit what [`matmul_at_b`]
@@ -167,28 +176,19 @@ pub fn add_scaled_at_b<T: Real>(
     scratch: &mut [T],
 ) {
     assert!(a.len() >= k * m && b.len() >= k * n && c.len() >= m * n);
-    #[cfg(target_arch = "x86_64")]
-    if let (Some(a), Some(b), Some(alpha), true) = (
-        as_f32(a),
-        as_f32(b),
-        as_f32(std::slice::from_ref(&alpha)),
-        m * n * k <= GEMM_THRESHOLD && avx2_fma(),
-    ) {
-        let c = as_f32_mut(c).expect("c has the type of a");
-        // SAFETY: the CPU has AVX2 and FMA; the assert above bounds the slices.
-        return unsafe { avx2::rows(m, n, k, a, (1, m), b, c, Some(alpha[0])) };
-    }
-    matmul_at_b(m, n, k, a, b, scratch);
-    axpy(alpha, &scratch[..m * n], &mut c[..m * n]);
+    products(m, n, k, a, (1, m), b, c, Some((alpha, scratch)));
 }
 
 /// `c = a · b`, with `a` m×k, `b` k×n, `c` m×n.
 pub fn matmul_a_b<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T]) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    products(m, n, k, a, (k, 1), b, c);
+    products(m, n, k, a, (k, 1), b, c, None);
 }
 
-/// c = A · b, where A(i, p) = a[i·a_rs + p·a_cs], by the fastest kernel for the size and CPU.
+/// c = A · b, where A(i, p) = a[i·a_rs + p·a_cs], by the fastest kernel for the size and CPU;
+/// with `add_scaled` = (alpha, scratch), c += alpha · (A · b) instead, the product rounded, then
+/// scaled, then added (in `scratch` where the AVX2 kernel cannot do it in registers).
+#[allow(clippy::too_many_arguments)]
 fn products<T: Real>(
     m: usize,
     n: usize,
@@ -197,17 +197,28 @@ fn products<T: Real>(
     strides: (usize, usize),
     b: &[T],
     c: &mut [T],
+    add_scaled: Option<(T, &mut [T])>,
 ) {
-    if m * n * k > GEMM_THRESHOLD {
-        return gemm_general(m, n, k, a, strides, b, c);
-    }
     #[cfg(target_arch = "x86_64")]
-    if let (Some(a), Some(b), true) = (as_f32(a), as_f32(b), avx2_fma()) {
+    if let (Some(a), Some(b), true) = (
+        as_f32(a),
+        as_f32(b),
+        m * n * k <= GEMM_THRESHOLD && avx2_fma(),
+    ) {
         let c = as_f32_mut(c).expect("c has the type of a");
+        let alpha = add_scaled.map(|(alpha, _)| {
+            as_f32(std::slice::from_ref(&alpha)).expect("alpha has the type of a")[0]
+        });
         // SAFETY: the CPU has AVX2 and FMA; the callers' asserts bound the slices.
-        return unsafe { avx2::rows(m, n, k, a, strides, b, c, None) };
+        return unsafe { avx2::rows(m, n, k, a, strides, b, c, alpha) };
     }
-    gemm_general(m, n, k, a, strides, b, c);
+    match add_scaled {
+        None => gemm_general(m, n, k, a, strides, b, c),
+        Some((alpha, scratch)) => {
+            gemm_general(m, n, k, a, strides, b, scratch);
+            axpy(alpha, &scratch[..m * n], &mut c[..m * n]);
+        }
+    }
 }
 
 /// Runs `$body` (an expression over the named arguments) compiled for AVX2, where the CPU has
