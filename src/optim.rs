@@ -424,12 +424,21 @@ impl<T: Real> Adam<T> {
         // Each parameter's update is its own, so sharing them out changes no result.
         const CHUNK: usize = 1 << 14;
         if crate::linalg::threads() > 1 && w.len() > 2 * CHUNK {
-            use rayon::prelude::*;
-            w.par_chunks_mut(CHUNK)
-                .zip(g.par_chunks(CHUNK))
-                .zip(m.par_chunks_mut(CHUNK))
-                .zip(s.par_chunks_mut(CHUNK))
-                .for_each(|(((w, g), m), s)| self.update(decay, w, g, m, s));
+            use crate::linalg::Parts;
+            let (ws, ms, ss) = (Parts::new(w), Parts::new(m), Parts::new(s));
+            let len = g.len();
+            crate::linalg::for_each_part(len.div_ceil(CHUNK), &|p| {
+                let run = p * CHUNK..((p + 1) * CHUNK).min(len);
+                // SAFETY: every part takes its own run of parameters.
+                let (w, m, s) = unsafe {
+                    (
+                        ws.range(run.clone()),
+                        ms.range(run.clone()),
+                        ss.range(run.clone()),
+                    )
+                };
+                self.update(decay, w, &g[run], m, s);
+            });
         } else {
             self.update(decay, w, g, m, s);
         }

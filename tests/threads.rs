@@ -6,14 +6,17 @@ use backprop::{
     OptimizerConfig, TrainConfig,
 };
 
-fn train_with(threads: usize) -> (Vec<u32>, f64) {
+/// The tests here take turns: the thread count is process-wide.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn train_with(threads: usize, layers: &[usize], batch_size: usize) -> (Vec<u32>, f64) {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     linalg::set_threads(threads);
     let m = Mnist::bundled().unwrap();
     let data = m.train.head(3_000);
     let test = m.test.head(1_000);
-    // Wide enough and batched enough that every product goes to the multi-threaded GEMM.
     let arch = Architecture::uniform(
-        vec![784, 512, 10],
+        layers.to_vec(),
         Activation::Relu,
         Activation::Softmax,
         Cost::LogLikelihood,
@@ -28,7 +31,7 @@ fn train_with(threads: usize) -> (Vec<u32>, f64) {
     .unwrap();
     let config = TrainConfig {
         epochs: 2,
-        batch_size: 128,
+        batch_size,
         ..Default::default()
     };
     let monitor = Monitor {
@@ -47,10 +50,28 @@ fn train_with(threads: usize) -> (Vec<u32>, f64) {
 
 #[test]
 fn one_or_two_threads_give_the_same_model_bit_for_bit() {
+    // Wide enough and batched enough that the large products go to the GEMM shared by threads.
     const { assert!(128 * 512 * 784 > linalg::GEMM_THRESHOLD) };
-    let (one, cost_one) = train_with(1);
-    let (two, cost_two) = train_with(2);
-    assert_eq!(linalg::threads(), 2);
+    let (one, cost_one) = train_with(1, &[784, 512, 10], 128);
+    let (two, cost_two) = train_with(2, &[784, 512, 10], 128);
     assert!(one == two, "the weights differ between 1 and 2 threads");
     assert_eq!(cost_one.to_bits(), cost_two.to_bits());
+}
+
+#[test]
+fn cutting_a_product_for_threads_never_changes_how_gemm_cuts_its_sums() {
+    // The first layer's z = W·a for a batch of 96 is 96×48 results of 784-term sums, above the
+    // GEMM threshold. One thread computes all 96 rows; two compute 48 each, three 32: blocks
+    // below 65×65, for which gemm itself would cut the sums differently (512 + 272 terms
+    // instead of 392 + 392) if it were given sums that long.
+    const { assert!(96 * 48 * 784 > linalg::GEMM_THRESHOLD) };
+    let (one, cost_one) = train_with(1, &[784, 48, 10], 96);
+    for threads in [2, 3] {
+        let (more, cost_more) = train_with(threads, &[784, 48, 10], 96);
+        assert!(
+            one == more,
+            "the weights differ between 1 and {threads} threads"
+        );
+        assert_eq!(cost_one.to_bits(), cost_more.to_bits());
+    }
 }

@@ -152,12 +152,15 @@ impl Dataset {
                 };
                 // Large batches share the rows among the threads (the same numbers either way).
                 if crate::linalg::threads() > 1 && indices.len() >= 64 {
-                    use rayon::prelude::*;
-                    out[..indices.len() * n]
-                        .par_chunks_exact_mut(n)
-                        .zip(indices)
-                        .with_min_len(16)
-                        .for_each(convert);
+                    const ROWS: usize = 16;
+                    let outs = crate::linalg::Parts::new(&mut out[..indices.len() * n]);
+                    crate::linalg::for_each_part(indices.len().div_ceil(ROWS), &|p| {
+                        let samples = &indices[p * ROWS..((p + 1) * ROWS).min(indices.len())];
+                        let start = p * ROWS * n;
+                        // SAFETY: every part writes its own rows.
+                        let rows = unsafe { outs.range(start..start + samples.len() * n) };
+                        rows.chunks_exact_mut(n).zip(samples).for_each(convert);
+                    });
                 } else {
                     rows.zip(indices).for_each(convert);
                 }

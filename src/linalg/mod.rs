@@ -20,11 +20,13 @@
 //!   columns and 6 rows at a time.
 //!
 //! Everything else — f64 (gradient checks), other CPUs (`gemm` has NEON kernels, for example),
-//! and products above [`GEMM_THRESHOLD`] multiply-adds — goes to the `gemm` crate, on up to
-//! [`threads()`] threads (one unless [`set_threads`] says otherwise). Either way every sum is
-//! taken in an order fixed by the matrix sizes, whatever the number of threads (they share out
-//! blocks of the result, never the terms of one sum), so results are reproducible bit for bit
-//! on a given machine.
+//! and products above [`GEMM_THRESHOLD`] multiply-adds — goes to the `gemm` crate, its result
+//! cut into one block of rows or columns per thread, on up to [`threads()`] threads (one unless
+//! [`set_threads`] says otherwise; the threads are the spinning team of `team.rs`). Either way
+//! every sum is taken in an order fixed by the matrix sizes, whatever the number of threads
+//! (they share out blocks of the result, never the terms of one sum, and `gemm` is never asked
+//! for a sum longer than [`K_BLOCK`] terms, which it would cut by the shape of the block), so
+//! results are reproducible bit for bit on a given machine.
 
 use crate::Real;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,15 +46,56 @@ pub fn threads() -> usize {
     THREADS.load(Ordering::Relaxed)
 }
 
-fn parallelism() -> gemm::Parallelism {
-    match threads() {
-        1 => gemm::Parallelism::None,
-        n => gemm::Parallelism::Rayon(n),
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod team;
+
+/// Runs `job(part)` for every part in `0..parts`, each once, on up to [`threads()`] threads at
+/// once (see `team.rs`), and returns when all are done.
+pub(crate) fn for_each_part(parts: usize, job: &(dyn Fn(usize) + Sync)) {
+    team::run(threads(), parts, job);
+}
+
+/// Where part `p` of `parts` of `0..len` starts: equal parts, each boundary a multiple of
+/// `align` (the last part takes what is left).
+fn part_start(len: usize, parts: usize, align: usize, p: usize) -> usize {
+    if p >= parts {
+        len
+    } else {
+        (len * p / parts / align * align).min(len)
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod avx2;
+/// A mutable slice whose disjoint ranges the parts of a job may write at once.
+pub(crate) struct Parts<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _slice: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: it hands out only what `range`'s callers promise are disjoint ranges.
+unsafe impl<T: Send> Sync for Parts<'_, T> {}
+
+impl<'a, T> Parts<'a, T> {
+    pub(crate) fn new(slice: &'a mut [T]) -> Self {
+        Parts {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
+            _slice: std::marker::PhantomData,
+        }
+    }
+
+    /// The elements `range` of the slice.
+    ///
+    /// # Safety
+    /// No two ranges asked for while both are in use may overlap.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn range(&self, range: std::ops::Range<usize>) -> &mut [T] {
+        assert!(range.start <= range.end && range.end <= self.len);
+        // SAFETY: in bounds by the assert, and not aliased by the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
+    }
+}
 
 /// `s` as f32 if T is f32.
 fn as_f32<T: Real>(s: &[T]) -> Option<&[f32]> {
@@ -264,7 +307,81 @@ pub fn scale_bytes<T: Real>(src: &[u8], scale: T, dst: &mut [T]) {
     );
 }
 
-/// `matmul_a_bt` by the `gemm` crate.
+/// A raw pointer that parts of a product running on other threads may use.
+#[derive(Clone, Copy)]
+struct Ptr<T>(*mut T);
+// SAFETY: the parts that share one write disjoint elements through it.
+unsafe impl<T> Send for Ptr<T> {}
+unsafe impl<T> Sync for Ptr<T> {}
+
+impl<T> Ptr<T> {
+    /// The pointer (a method, so closures capture the whole `Ptr`, not its field).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// The longest sum `gemm` is asked for in one call: longer ones are cut into equal blocks of at
+/// most this many terms, each block a call that adds to the result of the one before.
+///
+/// Inside one call `gemm` may itself cut the sum into blocks, and how depends on the shape of
+/// the result (below 65×65 it uses blocks of 512, above it equal blocks of at least 512). With
+/// every call's sum at most 512 terms long, no call cuts it further, so every element of the
+/// result is the same chain of multiply-adds whatever the shape of the part of the result a
+/// call computes: cutting a product into parts for threads cannot change a bit.
+const K_BLOCK: usize = 512;
+
+/// dst (+)= L · R on this thread, with L(i, p) = l[i·l_rs + p·l_cs], R(p, j) = r[p·r_rs + j·r_cs]
+/// and dst(i, j) = dst[i·dst_rs + j]: `m`×`n` results, sums of `k` terms cut by [`K_BLOCK`].
+///
+/// # Safety
+/// Every element those formulas reach must be in bounds, and nobody else may use dst's.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_on_this_thread<T: Real>(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut T,
+    dst_rs: usize,
+    accumulate: bool,
+    (l, l_rs, l_cs): (*const T, usize, usize),
+    (r, r_rs, r_cs): (*const T, usize, usize),
+) {
+    let blocks = k.div_ceil(K_BLOCK).max(1);
+    for block in 0..blocks {
+        let terms = part_start(k, blocks, 1, block)..part_start(k, blocks, 1, block + 1);
+        // SAFETY: within the caller's bounds.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                terms.len(),
+                dst,
+                1,
+                dst_rs as isize,
+                accumulate || block > 0,
+                l.add(terms.start * l_cs),
+                l_cs as isize,
+                l_rs as isize,
+                r.add(terms.start * r_rs),
+                r_cs as isize,
+                r_rs as isize,
+                T::ONE,
+                T::ONE,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    }
+}
+
+/// How many parts of at least `align` rows (or columns) `len` of them are cut into: one per
+/// thread, for products large enough to share.
+fn parts_for(len: usize, align: usize) -> usize {
+    threads().min(len / align).max(1)
+}
+
+/// `matmul_a_bt` by the `gemm` crate, the rows of `c` shared out among [`threads()`] threads.
 pub fn gemm_a_bt<T: Real>(
     m: usize,
     n: usize,
@@ -275,33 +392,29 @@ pub fn gemm_a_bt<T: Real>(
     accumulate: bool,
 ) {
     assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
-    // SAFETY: the assert bounds every index gemm touches: a[i*k + p], b[j*k + p], c[i*n + j].
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            k as isize,
-            1,
-            T::ONE,
-            T::ONE,
-            false,
-            false,
-            false,
-            parallelism(),
-        );
-    }
+    // gemm's micro-kernel computes 16 rows at a time for f32 (8 for f64).
+    let parts = parts_for(m, 16);
+    let c = Ptr(c.as_mut_ptr());
+    let part = |p: usize| {
+        let rows = part_start(m, parts, 16, p)..part_start(m, parts, 16, p + 1);
+        // SAFETY: the assert bounds every index: a[i*k + p], b[j*k + p], c[i*n + j]; each part
+        // writes its own rows of c.
+        unsafe {
+            gemm_on_this_thread(
+                (rows.len(), n, k),
+                c.get().add(rows.start * n),
+                n,
+                accumulate,
+                (a.as_ptr().add(rows.start * k), k, 1),
+                (b.as_ptr(), 1, k),
+            );
+        }
+    };
+    for_each_part(parts, &part);
 }
 
-/// c = A · b by the `gemm` crate, where A(i, p) = a[i·a_rs + p·a_cs] and b is k×n.
+/// c = A · b by the `gemm` crate, where A(i, p) = a[i·a_rs + p·a_cs] and b is k×n, the columns
+/// of `c` shared out among [`threads()`] threads.
 fn gemm_general<T: Real>(
     m: usize,
     n: usize,
@@ -313,30 +426,24 @@ fn gemm_general<T: Real>(
 ) {
     assert!(m == 0 || k == 0 || a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
     assert!(b.len() >= k * n && c.len() >= m * n);
-    // SAFETY: the asserts bound every index gemm touches: a[i*a_rs + p*a_cs], b[p*n + j], c[i*n + j].
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            T::ONE,
-            T::ONE,
-            false,
-            false,
-            false,
-            parallelism(),
-        );
-    }
+    let parts = parts_for(n, 16);
+    let c = Ptr(c.as_mut_ptr());
+    let part = |p: usize| {
+        let columns = part_start(n, parts, 16, p)..part_start(n, parts, 16, p + 1);
+        // SAFETY: the asserts bound every index: a[i*a_rs + p*a_cs], b[p*n + j], c[i*n + j];
+        // each part writes its own columns of c.
+        unsafe {
+            gemm_on_this_thread(
+                (m, columns.len(), k),
+                c.get().add(columns.start),
+                n,
+                false,
+                (a.as_ptr(), a_rs, a_cs),
+                (b.as_ptr().add(columns.start), n, 1),
+            );
+        }
+    };
+    for_each_part(parts, &part);
 }
 
 #[cfg(test)]
