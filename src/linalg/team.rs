@@ -21,11 +21,9 @@ const SPIN: u32 = 1 << 18;
 
 /// The job being shared out, and who is working on what.
 struct Shared {
-    /// Job number (high 32 bits) and the next unclaimed part (low 32 bits): one word, so a part
-    /// is claimed for exactly one job by one compare-and-swap.
+    /// Job number, first and one past the last unclaimed part (see [`Claim`]): one word, so a
+    /// part is claimed for exactly one job by one compare-and-swap.
     claim: AtomicU64,
-    /// The current job's number of parts, written before its `claim` is published.
-    parts: AtomicUsize,
     /// How many helpers may work on the current job: those numbered below it.
     active: AtomicUsize,
     /// Parts finished (or panicked) of the current job.
@@ -63,29 +61,68 @@ static TEAM: Team = Team {
 
 static SHARED: Shared = Shared {
     claim: AtomicU64::new(0),
-    parts: AtomicUsize::new(0),
     active: AtomicUsize::new(0),
     done: AtomicUsize::new(0),
     panicked: AtomicBool::new(false),
     job: UnsafeCell::new(None),
 };
 
-/// Claims the next part of job `number` (of `parts`), if one is left.
-fn claim(shared: &Shared, number: u64, parts: usize) -> Option<usize> {
-    let mut current = shared.claim.load(Ordering::Acquire);
+/// The claim word: the job's number and its unclaimed parts `front..back`.
+///
+/// The caller claims parts from the front and the helpers from the back, so with two threads
+/// each part of a job cut in two always goes to the same thread, step after step, and so does
+/// the data it works on: it stays in that core's cache.
+#[derive(Clone, Copy)]
+struct Claim {
+    number: u64,
+    front: usize,
+    back: usize,
+}
+
+/// Bits of the claim word for each end of the unclaimed parts.
+const END_BITS: u32 = 20;
+/// Jobs may have fewer parts than this.
+const MAX_PARTS: usize = 1 << END_BITS;
+
+impl Claim {
+    fn pack(self) -> u64 {
+        (self.number << (2 * END_BITS)) | ((self.front as u64) << END_BITS) | self.back as u64
+    }
+
+    fn unpack(word: u64) -> Claim {
+        let mask = (MAX_PARTS - 1) as u64;
+        Claim {
+            number: word >> (2 * END_BITS),
+            front: ((word >> END_BITS) & mask) as usize,
+            back: (word & mask) as usize,
+        }
+    }
+}
+
+/// Claims a part of job `number` if one is left: the first for the caller, the last for a
+/// helper.
+fn claim(shared: &Shared, number: u64, caller: bool) -> Option<usize> {
+    let mut word = shared.claim.load(Ordering::Acquire);
     loop {
-        let part = (current & 0xffff_ffff) as usize;
-        if current >> 32 != number || part >= parts {
+        let mut c = Claim::unpack(word);
+        if c.number != number || c.front >= c.back {
             return None;
         }
+        let part = if caller {
+            c.front += 1;
+            c.front - 1
+        } else {
+            c.back -= 1;
+            c.back
+        };
         match shared.claim.compare_exchange_weak(
-            current,
-            current + 1,
+            word,
+            c.pack(),
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
             Ok(_) => return Some(part),
-            Err(now) => current = now,
+            Err(now) => word = now,
         }
     }
 }
@@ -96,7 +133,7 @@ fn serve(shared: &'static Shared, me: &'static Helper) -> ! {
     loop {
         let mut spins = 0u32;
         let number = loop {
-            let number = shared.claim.load(Ordering::Acquire) >> 32;
+            let number = Claim::unpack(shared.claim.load(Ordering::Acquire)).number;
             if number != seen {
                 break number;
             }
@@ -105,7 +142,7 @@ fn serve(shared: &'static Shared, me: &'static Helper) -> ! {
                 std::hint::spin_loop();
             } else {
                 me.parked.store(true, Ordering::SeqCst);
-                if shared.claim.load(Ordering::SeqCst) >> 32 == seen {
+                if Claim::unpack(shared.claim.load(Ordering::SeqCst)).number == seen {
                     std::thread::park();
                 }
                 me.parked.store(false, Ordering::SeqCst);
@@ -113,12 +150,11 @@ fn serve(shared: &'static Shared, me: &'static Helper) -> ! {
             }
         };
         seen = number;
-        // `parts` and `active` were written before this job's number was published.
-        let parts = shared.parts.load(Ordering::Acquire);
+        // `active` was written before this job's number was published.
         if me.number >= shared.active.load(Ordering::Acquire) {
             continue;
         }
-        while let Some(part) = claim(shared, number, parts) {
+        while let Some(part) = claim(shared, number, false) {
             // SAFETY: the claimed part is unfinished, so the caller is still waiting and the job
             // it posted is alive.
             let job = unsafe { (*shared.job.get()).expect("a posted job") };
@@ -164,7 +200,7 @@ fn hire(team: &Team, n: usize) -> MutexGuard<'_, Vec<&'static Helper>> {
 /// `threads − 1` helpers at once, and returns when all are done. If another thread's job is
 /// being shared out at the moment, this one runs on the calling thread alone.
 pub fn run(threads: usize, parts: usize, job: &(dyn Fn(usize) + Sync)) {
-    let guard = match (threads > 1 && parts > 1)
+    let guard = match (threads > 1 && parts > 1 && parts < MAX_PARTS)
         .then(|| TEAM.caller.try_lock().ok())
         .flatten()
     {
@@ -181,14 +217,19 @@ pub fn run(threads: usize, parts: usize, job: &(dyn Fn(usize) + Sync)) {
             *const (dyn Fn(usize) + Sync + 'static),
         >(job));
     }
-    shared.parts.store(parts, Ordering::Release);
     shared
         .active
         .store(helpers.len().min(threads - 1), Ordering::Release);
     shared.done.store(0, Ordering::Relaxed);
     shared.panicked.store(false, Ordering::Relaxed);
-    let number = (shared.claim.load(Ordering::Relaxed) >> 32) + 1;
-    shared.claim.store(number << 32, Ordering::SeqCst);
+    // Job numbers wrap around; a helper only asks whether the number changed.
+    let number = (Claim::unpack(shared.claim.load(Ordering::Relaxed)).number + 1) & 0xff_ffff;
+    let posted = Claim {
+        number,
+        front: 0,
+        back: parts,
+    };
+    shared.claim.store(posted.pack(), Ordering::SeqCst);
     for helper in helpers.iter().take(threads - 1) {
         if helper.parked.load(Ordering::SeqCst) {
             helper.thread.unpark();
@@ -198,7 +239,7 @@ pub fn run(threads: usize, parts: usize, job: &(dyn Fn(usize) + Sync)) {
     // Helpers may be reading this frame's borrows: finish the job before a panic unwinds.
     let mut mine = Ok(());
     let mut finished = 0;
-    while let Some(part) = claim(shared, number, parts) {
+    while let Some(part) = claim(shared, number, true) {
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(part)));
         if mine.is_ok() {
             mine = ran;
