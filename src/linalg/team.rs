@@ -1,10 +1,13 @@
 //! The threads that share out the parts of a large product (or any other job cut in parts).
 //!
-//! A training step at a mini-batch of 128 runs a dozen such jobs, each a few hundred
-//! microseconds long, with a little work on one thread in between. Waking a sleeping thread for
-//! each one (rayon's way, through the kernel's futex) costs tens of microseconds a time on a busy
-//! VM, so the helpers here do not sleep between jobs: they spin, watching for the next one, for
-//! about [`SPIN`] checks (a few milliseconds), and only then park until a job wakes them.
+//! A training step at a mini-batch of 128 runs several such jobs (the byte conversion, two
+//! products per large layer, Adam's update), each up to a few hundred microseconds long, with a
+//! little work on one thread in between. Putting threads to sleep between them and waking them
+//! through the kernel (rayon's way, which `gemm` used) took about a sixth of the samples of a
+//! two-thread W3 run in `perf` (sched_yield, futex), so the helpers here do not sleep between
+//! jobs: they spin, watching for the next one, for
+//! [`SPIN`] checks (about 8 ms on the machine of the README), and only then park until a job
+//! wakes them.
 //!
 //! The caller always works on its own job too, claiming parts one at a time like the helpers.
 //! A helper the operating system has descheduled simply claims nothing, so a busy machine costs
