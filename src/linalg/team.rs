@@ -5,9 +5,10 @@
 //! little work on one thread in between. Putting threads to sleep between them and waking them
 //! through the kernel (rayon's way, which `gemm` used) took about a sixth of the samples of a
 //! two-thread W3 run in `perf` (sched_yield, futex), so the helpers here do not sleep between
-//! jobs: they spin, watching for the next one, for
-//! [`SPIN`] checks (about 8 ms on the machine of the README), and only then park until a job
-//! wakes them.
+//! jobs: they spin, watching for the next one, for [`SPIN_CHECKS`], then give their core to any
+//! other thread that wants it (`yield_now`) between checks for up to [`IDLE`] in all, and only
+//! then park until a job wakes them. There are never more helpers than the machine has cores
+//! besides the caller's: more threads than cores would spin against each other.
 //!
 //! The caller always works on its own job too, claiming parts one at a time like the helpers.
 //! A helper the operating system has descheduled simply claims nothing, so a busy machine costs
@@ -20,7 +21,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread::Thread;
 
 /// Checks for a new job before a helper parks.
-const SPIN: u32 = 1 << 18;
+const SPIN_CHECKS: u32 = 1 << 12;
+
+/// How long a helper waits for a job before it parks.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(8);
 
 /// The job being shared out, and who is working on what.
 struct Shared {
@@ -135,14 +139,17 @@ fn serve(shared: &'static Shared, me: &'static Helper) -> ! {
     let mut seen = 0u64;
     loop {
         let mut spins = 0u32;
+        let mut idle_since = std::time::Instant::now();
         let number = loop {
             let number = Claim::unpack(shared.claim.load(Ordering::Acquire)).number;
             if number != seen {
                 break number;
             }
             spins += 1;
-            if spins < SPIN {
+            if spins < SPIN_CHECKS {
                 std::hint::spin_loop();
+            } else if idle_since.elapsed() < IDLE {
+                std::thread::yield_now();
             } else {
                 me.parked.store(true, Ordering::SeqCst);
                 if Claim::unpack(shared.claim.load(Ordering::SeqCst)).number == seen {
@@ -150,6 +157,7 @@ fn serve(shared: &'static Shared, me: &'static Helper) -> ! {
                 }
                 me.parked.store(false, Ordering::SeqCst);
                 spins = 0;
+                idle_since = std::time::Instant::now();
             }
         };
         seen = number;
@@ -169,6 +177,12 @@ fn serve(shared: &'static Shared, me: &'static Helper) -> ! {
             shared.done.fetch_add(1, Ordering::Release);
         }
     }
+}
+
+/// The cores this process may run on.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Starts helpers until there are `n`.
@@ -210,6 +224,10 @@ pub fn run(threads: usize, parts: usize, job: &(dyn Fn(usize) + Sync)) {
         Some(guard) => guard,
         None => return (0..parts).for_each(job),
     };
+    let threads = threads.min(cores());
+    if threads < 2 {
+        return (0..parts).for_each(job);
+    }
     let helpers = hire(&TEAM, threads - 1);
     let shared = TEAM.shared;
     // SAFETY: holding `caller`, with the previous job finished: no helper reads `job` now. The
@@ -249,8 +267,16 @@ pub fn run(threads: usize, parts: usize, job: &(dyn Fn(usize) + Sync)) {
         }
         finished += 1;
     }
+    // The last parts may be on a helper the operating system has just descheduled: after a
+    // short spin, let whoever needs this core have it.
+    let mut spins = 0u32;
     while shared.done.load(Ordering::Acquire) + finished < parts {
-        std::hint::spin_loop();
+        spins += 1;
+        if spins < SPIN_CHECKS {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
     }
     // SAFETY: every part is finished: nobody uses the job any more.
     unsafe { *shared.job.get() = None };
