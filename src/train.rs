@@ -406,11 +406,9 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
             .skip(state.batches_done)
             .peekable();
         while let Some(batch) = batches.next() {
-            if let Some(next) = batches.peek() {
-                data.prefetch(next);
-            }
+            let next = batches.peek().copied().unwrap_or_default();
             let x = ws.input_mut(batch.len());
-            data.fill_inputs(batch, x);
+            data.fill_inputs_and_prefetch(batch, next, x);
             if let Some(aug) = augmenter.as_mut() {
                 for image in x.chunks_exact_mut(n_in) {
                     aug.apply(image, augment_rng);

@@ -140,6 +140,18 @@ impl Dataset {
 
     /// Writes the inputs of the samples `indices` as rows of `out` (indices.len() × n_inputs).
     pub fn fill_inputs<T: Real>(&self, indices: &[usize], out: &mut [T]) {
+        self.fill_inputs_and_prefetch(indices, &[], out);
+    }
+
+    /// [`fill_inputs`](Self::fill_inputs) for `indices` and [`prefetch`](Self::prefetch) for
+    /// `next` (the next batch) at once: where threads share a large batch, each prefetches the
+    /// samples of the next batch it will convert next time, into its own core's cache.
+    pub fn fill_inputs_and_prefetch<T: Real>(
+        &self,
+        indices: &[usize],
+        next: &[usize],
+        out: &mut [T],
+    ) {
         let n = self.n_inputs;
         let rows = out[..indices.len() * n].chunks_exact_mut(n);
         match &self.features {
@@ -156,12 +168,15 @@ impl Dataset {
                     let outs = crate::linalg::Parts::new(&mut out[..indices.len() * n]);
                     crate::linalg::for_each_part(indices.len().div_ceil(ROWS), &|p| {
                         let samples = &indices[p * ROWS..((p + 1) * ROWS).min(indices.len())];
+                        let ahead = next.len().min(p * ROWS)..next.len().min((p + 1) * ROWS);
+                        self.prefetch(&next[ahead]);
                         let start = p * ROWS * n;
                         // SAFETY: every part writes its own rows.
                         let rows = unsafe { outs.range(start..start + samples.len() * n) };
                         rows.chunks_exact_mut(n).zip(samples).for_each(convert);
                     });
                 } else {
+                    self.prefetch(next);
                     rows.zip(indices).for_each(convert);
                 }
             }
