@@ -95,6 +95,12 @@ impl<'a, T> Parts<'a, T> {
         // SAFETY: in bounds by the assert, and not aliased by the caller's promise.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
     }
+
+    /// The start of the slice, for parts that write elements which are not one range (a block
+    /// of columns); the same promise as for [`range`](Self::range) is then the caller's to keep.
+    fn as_mut_ptr(&self) -> *mut T {
+        self.ptr
+    }
 }
 
 /// `s` as f32 if T is f32.
@@ -307,20 +313,6 @@ pub fn scale_bytes<T: Real>(src: &[u8], scale: T, dst: &mut [T]) {
     );
 }
 
-/// A raw pointer that parts of a product running on other threads may use.
-#[derive(Clone, Copy)]
-struct Ptr<T>(*mut T);
-// SAFETY: the parts that share one write disjoint elements through it.
-unsafe impl<T> Send for Ptr<T> {}
-unsafe impl<T> Sync for Ptr<T> {}
-
-impl<T> Ptr<T> {
-    /// The pointer (a method, so closures capture the whole `Ptr`, not its field).
-    fn get(self) -> *mut T {
-        self.0
-    }
-}
-
 /// The longest sum `gemm` is asked for in one call: longer ones are cut into equal blocks of at
 /// most this many terms, each block a call that adds to the result of the one before.
 ///
@@ -394,7 +386,7 @@ pub fn gemm_a_bt<T: Real>(
     assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
     // gemm's micro-kernel computes 16 rows at a time for f32 (8 for f64).
     let parts = parts_for(m, 16);
-    let c = Ptr(c.as_mut_ptr());
+    let c = Parts::new(&mut c[..m * n]);
     let part = |p: usize| {
         let rows = part_start(m, parts, 16, p)..part_start(m, parts, 16, p + 1);
         // SAFETY: the assert bounds every index: a[i*k + p], b[j*k + p], c[i*n + j]; each part
@@ -402,7 +394,7 @@ pub fn gemm_a_bt<T: Real>(
         unsafe {
             gemm_on_this_thread(
                 (rows.len(), n, k),
-                c.get().add(rows.start * n),
+                c.as_mut_ptr().add(rows.start * n),
                 n,
                 accumulate,
                 (a.as_ptr().add(rows.start * k), k, 1),
@@ -427,7 +419,7 @@ fn gemm_general<T: Real>(
     assert!(m == 0 || k == 0 || a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
     assert!(b.len() >= k * n && c.len() >= m * n);
     let parts = parts_for(n, 16);
-    let c = Ptr(c.as_mut_ptr());
+    let c = Parts::new(&mut c[..m * n]);
     let part = |p: usize| {
         let columns = part_start(n, parts, 16, p)..part_start(n, parts, 16, p + 1);
         // SAFETY: the asserts bound every index: a[i*a_rs + p*a_cs], b[p*n + j], c[i*n + j];
@@ -435,7 +427,7 @@ fn gemm_general<T: Real>(
         unsafe {
             gemm_on_this_thread(
                 (m, columns.len(), k),
-                c.get().add(columns.start),
+                c.as_mut_ptr().add(columns.start),
                 n,
                 false,
                 (a.as_ptr(), a_rs, a_cs),
