@@ -172,6 +172,11 @@ impl<T: Real> Dense<T> {
             w,
             &mut scratch.dc_dw,
         );
+        self.sgd_step_biases(dc_dz, eta, scratch);
+    }
+
+    /// The biases' part of [`Dense::sgd_step_batch`]: b ← b − η·∂C/∂b.
+    pub(crate) fn sgd_step_biases(&mut self, dc_dz: &[T], eta: T, scratch: &mut LayerGradient<T>) {
         self.bias_gradient(dc_dz, &mut scratch.dc_db);
         axpy(-eta, &scratch.dc_db, &mut self.biases);
     }

@@ -59,6 +59,7 @@ mod optim;
 mod real;
 mod rng;
 pub mod schedule;
+mod sparse_first_layer;
 mod train;
 
 pub use activation::Activation;

@@ -6,7 +6,9 @@
 //! with matrix products and no allocation; training uses them, and tests check them against
 //! the reference.
 
+use crate::data::SparseImage;
 use crate::layer::{Dense, LayerGradient, PrevLayer};
+use crate::sparse_first_layer::SparseFirstLayer;
 use crate::{Architecture, Cost, Dropout, Error, Init, Real, Result, Rng};
 
 /// A feed-forward network of dense layers.
@@ -215,11 +217,18 @@ impl<T: Real> Network<T> {
     /// # Shapes
     /// Returns batch × n_outputs, one sample per row.
     pub fn forward_batch<'w>(&self, ws: &'w mut Workspace<T>, batch: usize) -> &'w [T] {
-        self.forward_impl(ws, batch, false)
+        self.forward_impl(ws, batch, false, 0)
     }
 
-    /// The forward pass, with the workspace's dropout masks applied if `train`.
-    fn forward_impl<'w>(&self, ws: &'w mut Workspace<T>, batch: usize, train: bool) -> &'w [T] {
+    /// The forward pass from layer `from` on (the layers before have written their
+    /// activations), with the workspace's dropout masks applied if `train`.
+    fn forward_impl<'w>(
+        &self,
+        ws: &'w mut Workspace<T>,
+        batch: usize,
+        train: bool,
+        from: usize,
+    ) -> &'w [T] {
         assert!(
             batch <= ws.capacity,
             "batch {batch} exceeds the workspace's {}",
@@ -230,7 +239,7 @@ impl<T: Real> Network<T> {
             self.layers.len() + 1,
             "workspace of another network"
         );
-        for (l, layer) in self.layers.iter().enumerate() {
+        for (l, layer) in self.layers.iter().enumerate().skip(from) {
             let (before, after) = ws.activations.split_at_mut(l + 1);
             let a = &before[l][..batch * layer.n_in];
             let input = if train && !ws.masks[l].is_empty() {
@@ -292,10 +301,46 @@ impl<T: Real> Network<T> {
         total_cost
     }
 
+    /// [`Network::sgd_step_batch`] with the first layer on `first`, for the samples `images`
+    /// (the workspace's input is not read): the same network bit for bit, without visiting
+    /// the inputs that are zero. The caller checks that the workspace has no input dropout.
+    pub(crate) fn sgd_step_batch_sparse(
+        &mut self,
+        ws: &mut Workspace<T>,
+        first: &mut SparseFirstLayer,
+        images: &[SparseImage<'_>],
+        y: &[T],
+        eta: T,
+        scratch: &mut Gradient<T>,
+    ) -> T {
+        let batch = images.len();
+        assert!(
+            ws.masks[0].is_empty(),
+            "the sparse path has no input dropout"
+        );
+        first.forward(&self.layers[0], images, &mut ws.activations[1]);
+        self.forward_impl(ws, batch, true, 1);
+        let total_cost = self.output_error(ws, y, batch);
+        for l in (1..self.layers.len()).rev() {
+            let (fed, dc_dz, prev) = ws.backward_view(&self.layers, l);
+            self.layers[l].sgd_step_batch(batch, fed, dc_dz, eta, &mut scratch.layers[l], prev);
+        }
+        let dc_dz = &ws.dc_dz[0][..batch * self.layers[0].n_out];
+        first.sgd_step(images, dc_dz, eta);
+        self.layers[0].sgd_step_biases(dc_dz, eta, &mut scratch.layers[0]);
+        total_cost
+    }
+
     /// The forward pass (with dropout) and the output layer's ∂C/∂z^(L) for every sample, from
     /// [`Cost::delta`] divided by the batch size, since C is a mean. Returns Σ C₀.
     fn forward_and_output_error(&self, ws: &mut Workspace<T>, y: &[T], batch: usize) -> T {
-        self.forward_impl(ws, batch, true);
+        self.forward_impl(ws, batch, true, 0);
+        self.output_error(ws, y, batch)
+    }
+
+    /// The output layer's ∂C/∂z^(L) for every sample, from [`Cost::delta`] divided by the
+    /// batch size, since C is a mean. Returns Σ C₀.
+    fn output_error(&self, ws: &mut Workspace<T>, y: &[T], batch: usize) -> T {
         let n_layers = self.layers.len();
         let n_out = self.n_outputs();
         let output_layer = &self.layers[n_layers - 1];

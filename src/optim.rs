@@ -36,6 +36,12 @@ pub trait Optimizer<T: Real> {
     fn take_plain_sgd_step(&mut self) -> Option<f64> {
         None
     }
+    /// Whether [`take_plain_sgd_step`](Optimizer::take_plain_sgd_step) will return η: lets
+    /// the training loop prepare its plain-gradient-descent path before the first step.
+    /// `false` (the default) only costs that preparation.
+    fn takes_plain_sgd_steps(&self) -> bool {
+        false
+    }
 }
 
 /// The update rule, with its own hyper-parameters.
@@ -302,10 +308,14 @@ impl<T: Real> Optim<T> {
 
 impl<T: Real> Optimizer<T> for Optim<T> {
     fn take_plain_sgd_step(&mut self) -> Option<f64> {
-        (self.config.method == Method::Sgd && self.l2_over_n == 0.0).then(|| {
+        self.takes_plain_sgd_steps().then(|| {
             self.state.steps += 1;
             self.config.learning_rate
         })
+    }
+
+    fn takes_plain_sgd_steps(&self) -> bool {
+        self.config.method == Method::Sgd && self.l2_over_n == 0.0
     }
 
     fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>) {

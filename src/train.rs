@@ -3,6 +3,8 @@
 //! report through [`Progress`]. The library never prints.
 
 use crate::augment::Augmenter;
+use crate::data::SparseImages;
+use crate::sparse_first_layer::SparseFirstLayer;
 use crate::{
     Augment, Dataset, Dropout, Error, Gradient, Network, Optimizer, Real, Result, Rng, Schedule,
     Workspace,
@@ -387,6 +389,22 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
     let mut grad = Gradient::zeros_like(net);
     let eta0 = *state.eta0.get_or_insert(optimizer.learning_rate());
     state.history.stop = Stop::Finished;
+    // Plain gradient descent on mostly-zero byte inputs (MNIST) skips the zeros in the first
+    // layer: the same bits, a fifth of the work. The index of non-zero pixels is built once.
+    let mut first = None;
+    let mut index = None;
+    if let (Some(pixels), true, false, true) = (
+        data.bytes(),
+        optimizer.takes_plain_sgd_steps(),
+        augmenter.is_some(),
+        config.dropout.input == 0.0,
+    ) {
+        first = SparseFirstLayer::new(&net.layers[0], batch_size);
+        if first.is_some() {
+            index = SparseImages::new(pixels, n_in);
+        }
+    }
+    let mut images = Vec::with_capacity(batch_size);
 
     while !state.is_done(config) {
         let start = Instant::now();
@@ -407,25 +425,43 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
             .peekable();
         while let Some(batch) = batches.next() {
             let next = batches.peek().copied().unwrap_or_default();
-            let x = ws.input_mut(batch.len());
-            data.fill_inputs_and_prefetch(batch, next, x);
-            if let Some(aug) = augmenter.as_mut() {
-                for image in x.chunks_exact_mut(n_in) {
-                    aug.apply(image, augment_rng);
+            let plain_sgd = optimizer.take_plain_sgd_step();
+            let sparse = match (plain_sgd, &index, first.as_mut()) {
+                (Some(_), Some(index), Some(first)) => Some((index, first)),
+                _ => None,
+            };
+            if let Some((index, _)) = &sparse {
+                images.clear();
+                images.extend(batch.iter().map(|&i| index.image(i)));
+                next.iter().for_each(|&i| index.prefetch(i));
+            } else {
+                let x = ws.input_mut(batch.len());
+                data.fill_inputs_and_prefetch(batch, next, x);
+                if let Some(aug) = augmenter.as_mut() {
+                    for image in x.chunks_exact_mut(n_in) {
+                        aug.apply(image, augment_rng);
+                    }
                 }
             }
             data.fill_targets(batch, &mut y);
             if ws.has_dropout() {
                 ws.draw_masks(dropout_rng, batch.len());
             }
-            let plain_sgd = optimizer.take_plain_sgd_step();
-            let cost = match plain_sgd {
-                Some(eta) => {
+            let cost = match (plain_sgd, sparse) {
+                (Some(eta), Some((_, first))) => {
+                    let eta = T::from_f64(eta);
+                    net.sgd_step_batch_sparse(&mut ws, first, &images, &y, eta, &mut grad)
+                }
+                (Some(eta), None) => {
                     net.sgd_step_batch(&mut ws, &y, batch.len(), T::from_f64(eta), &mut grad)
                 }
-                None => net.backprop_batch(&mut ws, &y, batch.len(), &mut grad),
+                (None, _) => {
+                    store(&mut first, net);
+                    net.backprop_batch(&mut ws, &y, batch.len(), &mut grad)
+                }
             };
             if !cost.is_finite() {
+                store(&mut first, net);
                 return Err(Error::Diverged {
                     epoch,
                     batch: state.batches_done + 1,
@@ -442,11 +478,13 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
             state.batches_done += 1;
             progress.batch_end(state.batches_done);
             if state.batches_done < n_batches && progress.should_stop() {
+                store(&mut first, net);
                 state.epoch_seconds += start.elapsed().as_secs_f64();
                 state.history.stop = Stop::Interrupted;
                 return Ok(());
             }
         }
+        store(&mut first, net);
         let seconds = state.epoch_seconds + start.elapsed().as_secs_f64();
         if !net.is_finite() {
             return Err(Error::Diverged {
@@ -481,6 +519,13 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
         state.history.best_epoch = state.best.map(|(_, e)| e);
     }
     Ok(())
+}
+
+/// Writes the first layer's weights back from the sparse path, if it holds them.
+fn store<T: Real>(first: &mut Option<SparseFirstLayer>, net: &mut Network<T>) {
+    if let Some(first) = first {
+        first.store(&mut net.layers[0]);
+    }
 }
 
 impl<T: Real> TrainState<T> {

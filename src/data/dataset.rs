@@ -138,6 +138,15 @@ impl Dataset {
         y
     }
 
+    /// Every sample's features one after another, if they are bytes (scaled by 1/255 when a
+    /// batch is built).
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match &self.features {
+            Features::Bytes(pixels) => Some(pixels),
+            Features::Floats(_) => None,
+        }
+    }
+
     /// Writes the inputs of the samples `indices` as rows of `out` (indices.len() × n_inputs).
     pub fn fill_inputs<T: Real>(&self, indices: &[usize], out: &mut [T]) {
         self.fill_inputs_and_prefetch(indices, &[], out);

@@ -14,6 +14,15 @@ unsafe fn reduce(v: __m256) -> f32 {
     _mm_cvtss_f32(s1)
 }
 
+/// [`reduce`] for 8 vectors at once, lane by lane: lane j of the result is `reduce` of the
+/// vector made of lane j of `p[0]` … `p[7]`, the same additions in the same order.
+#[inline(always)]
+pub(super) unsafe fn reduce_lanes(p: [__m256; 8]) -> __m256 {
+    let s4: [__m256; 4] = std::array::from_fn(|l| _mm256_add_ps(p[l], p[l + 4]));
+    let s2 = [_mm256_add_ps(s4[0], s4[2]), _mm256_add_ps(s4[1], s4[3])];
+    _mm256_add_ps(s2[0], s2[1])
+}
+
 /// What each result of [`a_bt`] starts from before the dot product is added.
 #[derive(Clone, Copy, Debug)]
 pub enum Start<'a> {

@@ -48,6 +48,8 @@ pub fn threads() -> usize {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod sparse;
 mod team;
 
 /// Runs `job(part)` for every part in `0..parts`, each once, on up to [`threads()`] threads at
@@ -104,21 +106,21 @@ impl<'a, T> Parts<'a, T> {
 }
 
 /// `s` as f32 if T is f32.
-fn as_f32<T: Real>(s: &[T]) -> Option<&[f32]> {
+pub(crate) fn as_f32<T: Real>(s: &[T]) -> Option<&[f32]> {
     // SAFETY: T is f32, so the cast is the identity.
     (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
         .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) })
 }
 
 /// `s` as mutable f32 if T is f32.
-fn as_f32_mut<T: Real>(s: &mut [T]) -> Option<&mut [f32]> {
+pub(crate) fn as_f32_mut<T: Real>(s: &mut [T]) -> Option<&mut [f32]> {
     // SAFETY: T is f32, so the cast is the identity.
     (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
         .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) })
 }
 
 /// Whether the f32 AVX2 kernels can run here.
-fn avx2_fma() -> bool {
+pub(crate) fn avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")

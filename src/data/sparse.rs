@@ -1,0 +1,198 @@
+//! Where the inputs are not zero.
+//!
+//! Four fifths of an MNIST image's pixels are 0, and a zero input adds exactly nothing, both to
+//! a first-layer neuron's weighted input z_j = Σ_k w_jk x_k + b_j and to the gradient
+//! ∂C/∂w_jk = Σ_samples ∂C/∂z_j · x_k. This index lists, for every image, the pixels that are
+//! not zero, so that the first layer's kernels in [`crate::linalg::sparse`] touch only those.
+//!
+//! The lists are laid out to give the same sums, bit for bit, as the dense kernels: those add
+//! a dot product of 784 terms as 8 partial sums, partial sum l taking the terms k ≡ l (mod 8)
+//! in order. So each image's non-zero pixels below the last multiple of 8 are listed in 8
+//! *lanes* by k mod 8, each in increasing order, and the pixels after it separately (the
+//! dense kernels add those one by one after the 8 partial sums).
+
+/// The non-zero pixels of every image of a byte-valued dataset.
+#[derive(Clone, Debug)]
+pub struct SparseImages {
+    n_inputs: usize,
+    /// Where each image's entry starts in `entries`; one more at the end.
+    starts: Vec<u32>,
+    /// Per image: the lane length `len`, the tail length, then 8 lanes of `len` pixel numbers,
+    /// then the tail's pixel numbers.
+    entries: Vec<u16>,
+    /// The grey level of the pixel in the same place of `entries` (0 for the header and the
+    /// padding): kept beside its number, the step reads no image at all.
+    values: Vec<u8>,
+}
+
+/// One image's non-zero pixels, as [`SparseImages::image`] returns them (only it makes them,
+/// so every pixel number is below `n_inputs`).
+#[derive(Clone, Copy, Debug)]
+pub struct SparseImage<'a> {
+    /// The image's number of pixels.
+    pub(crate) n_inputs: usize,
+    /// The grey levels of the pixels of `lanes` then `tail`, in the same order.
+    pub(crate) values: &'a [u8],
+    /// 8 lanes of [`len`](Self::len) pixel numbers each: lane l (at `l·len..(l + 1)·len`) holds
+    /// the non-zero pixels k ≡ l (mod 8) below 8⌊n/8⌋, in increasing order, then as many
+    /// copies of `n_inputs` (one past the last pixel, value 0) as it takes to make all lanes
+    /// equally long. The kernels keep a row of zero weights for it: adding 0 · 0 changes no
+    /// sum, and no real weight is read for it.
+    pub(crate) lanes: &'a [u16],
+    /// The length of each lane.
+    pub(crate) len: usize,
+    /// The non-zero pixels from 8⌊n/8⌋ on, in increasing order.
+    pub(crate) tail: &'a [u16],
+    /// `lanes` then `tail`, one slice.
+    pub(crate) all: &'a [u16],
+}
+
+/// Above this fraction of non-zero inputs (counting the lanes' padding), the dense kernels are
+/// the faster way, and [`SparseImages::new`] declines.
+pub const MAX_DENSITY: f64 = 0.5;
+
+impl SparseImages {
+    /// The index of `pixels` (images of `n_inputs` bytes one after another), or `None` if more
+    /// than [`MAX_DENSITY`] of the entries would be needed, or the images have 65,535 pixels
+    /// or more (numbers, including the padding's `n_inputs`, are stored in 16 bits).
+    pub fn new(pixels: &[u8], n_inputs: usize) -> Option<Self> {
+        if n_inputs == 0 || n_inputs >= 1 << 16 || pixels.len() % n_inputs != 0 {
+            return None;
+        }
+        let n_images = pixels.len() / n_inputs;
+        let budget = (MAX_DENSITY * pixels.len() as f64) as usize;
+        let main = n_inputs / 8 * 8;
+        let mut starts = Vec::with_capacity(n_images + 1);
+        let mut entries = Vec::new();
+        let mut values = Vec::new();
+        let mut lanes: [Vec<u16>; 8] = Default::default();
+        for image in pixels.chunks_exact(n_inputs) {
+            starts.push(u32::try_from(entries.len()).ok()?);
+            lanes.iter_mut().for_each(Vec::clear);
+            for (k, &p) in image[..main].iter().enumerate() {
+                if p != 0 {
+                    lanes[k % 8].push(k as u16);
+                }
+            }
+            let len = lanes.iter().map(Vec::len).max().unwrap_or(0);
+            let tail: Vec<u16> = (main..n_inputs)
+                .filter(|&k| image[k] != 0)
+                .map(|k| k as u16)
+                .collect();
+            entries.push(len as u16);
+            entries.push(tail.len() as u16);
+            for lane in &lanes {
+                entries.extend_from_slice(lane);
+                entries.extend(std::iter::repeat_n(n_inputs as u16, len - lane.len()));
+            }
+            entries.extend_from_slice(&tail);
+            let start = values.len();
+            let value = |&k: &u16| image.get(k as usize).copied().unwrap_or(0);
+            values.extend(entries[start..].iter().map(value));
+            values[start..start + 2].fill(0);
+            if entries.len() - 2 * starts.len() > budget {
+                return None;
+            }
+        }
+        starts.push(u32::try_from(entries.len()).ok()?);
+        entries.shrink_to_fit();
+        values.shrink_to_fit();
+        Some(SparseImages {
+            n_inputs,
+            starts,
+            entries,
+            values,
+        })
+    }
+
+    /// Image `i`'s non-zero pixels.
+    pub fn image(&self, i: usize) -> SparseImage<'_> {
+        let range = self.starts[i] as usize..self.starts[i + 1] as usize;
+        let e = &self.entries[range.clone()];
+        let (len, tail) = (e[0] as usize, e[1] as usize);
+        SparseImage {
+            n_inputs: self.n_inputs,
+            values: &self.values[range][2..],
+            lanes: &e[2..2 + 8 * len],
+            len,
+            tail: &e[2 + 8 * len..2 + 8 * len + tail],
+            all: &e[2..2 + 8 * len + tail],
+        }
+    }
+
+    /// Asks the CPU to start loading image `i`'s entries into cache.
+    pub fn prefetch(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let range = self.starts[i] as usize..self.starts[i + 1] as usize;
+            for offset in range.step_by(64) {
+                // SAFETY: a prefetch never faults, and the addresses are inside the vectors.
+                unsafe {
+                    _mm_prefetch::<_MM_HINT_T0>(self.entries.as_ptr().add(offset).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(self.entries.as_ptr().add(offset + 32).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(self.values.as_ptr().add(offset).cast());
+                }
+            }
+        }
+        let _ = i;
+    }
+
+    /// The number of inputs of each image.
+    pub fn n_inputs(&self) -> usize {
+        self.n_inputs
+    }
+
+    /// The number of images.
+    pub fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_non_zero_pixel_once_by_lane_in_order() {
+        // 4 images of 19 pixels: 16 in lanes, 3 in the tail; the last two all zero.
+        let mut pixels = vec![0u8; 4 * 19];
+        for k in [0, 3, 8, 11, 15, 17] {
+            pixels[k] = 1 + k as u8;
+        }
+        pixels[19..38].fill(7); // the second image has no zero pixel
+        let index = SparseImages::new(&pixels, 19).expect("sparse enough");
+        assert_eq!(index.len(), 4);
+        let a = index.image(0);
+        assert_eq!(a.len, 2);
+        // Lane 0: 0, 8; lane 3: 3, 11; lane 7: 15, then the padding (19).
+        assert_eq!(&a.lanes[0..2], &[0, 8]);
+        assert_eq!(&a.lanes[6..8], &[3, 11]);
+        assert_eq!(&a.lanes[14..16], &[15, 19]);
+        assert_eq!(&a.lanes[2..4], &[19, 19]);
+        assert_eq!(a.tail, &[17]);
+        for (l, lane) in a.lanes.chunks_exact(a.len).enumerate() {
+            assert!(lane.iter().all(|&k| k == 19 || k as usize % 8 == l));
+        }
+        let value = |k: u16| if k == 19 { 0 } else { pixels[k as usize] };
+        assert!(a.all.iter().zip(a.values).all(|(&k, &v)| value(k) == v));
+        let b = index.image(1);
+        assert_eq!((b.len, b.tail), (2, &[16u16, 17, 18][..]));
+        for l in 0..8 {
+            assert_eq!(&b.lanes[2 * l..2 * l + 2], &[l as u16, l as u16 + 8]);
+        }
+        let c = index.image(3);
+        assert_eq!((c.len, c.tail.len()), (0, 0));
+    }
+
+    #[test]
+    fn declines_dense_images() {
+        assert!(SparseImages::new(&[1u8; 784 * 3], 784).is_none());
+        assert!(SparseImages::new(&[0u8; 784 * 3], 784).is_some());
+    }
+}

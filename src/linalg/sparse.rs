@@ -1,0 +1,181 @@
+//! The first layer's two products when most inputs are zero (see [`crate::data::SparseImages`]),
+//! with AVX2 and FMA: only the non-zero inputs are read, and every result is the one the dense
+//! kernels of `avx2.rs` compute, bit for bit.
+//!
+//! Why the same bits: with x_k = 0 the dense kernels' step s ← fma(x_k, w, s) adds an exact
+//! zero, which leaves s as it was (s is never −0: sums start at +0, and +0 + (−0) = +0), so
+//! leaving the step out changes nothing, as long as the remaining steps keep their order.
+//!
+//! The weights are stored input-major here, `wt[k·stride + j]` = w_jk with `stride` the number
+//! of neurons rounded up to 8 (the padding is zero): the weights leaving input k are then one
+//! contiguous run, and one input's contribution to all neurons is a few vector multiply-adds.
+
+use super::avx2::reduce_lanes;
+use crate::data::SparseImage;
+use std::arch::x86_64::*;
+
+/// z = bias + W·x for one sample, `stride` results (`bias` and `z` are padded to `stride`):
+/// bit for bit what `avx2::a_bt` with `Start::Bias` gives for this sample's row, whose 8
+/// partial sums take the inputs k ≡ l (mod 8), in order, and are added pairwise.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA; every pixel number of `image` must be at most n_in (n_in
+/// itself is the index's padding), `wt` must hold (n_in + 1) × `stride` weights (row n_in all
+/// zero), `stride` must be a multiple of 8, and `bias` and `z` must hold `stride` values.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn forward(
+    image: &SparseImage<'_>,
+    table: &[f32; 256],
+    wt: &[f32],
+    stride: usize,
+    bias: &[f32],
+    z: &mut [f32],
+) {
+    debug_assert!(stride % 8 == 0 && bias.len() >= stride && z.len() >= stride);
+    let mut col = 0;
+    while col + 16 <= stride {
+        forward_columns::<2>(image, table, wt, stride, col, bias, z);
+        col += 16;
+    }
+    if col < stride {
+        forward_columns::<1>(image, table, wt, stride, col, bias, z);
+    }
+}
+
+/// [`forward`] for the `8·NC` results from `col` on.
+#[inline(always)]
+unsafe fn forward_columns<const NC: usize>(
+    image: &SparseImage<'_>,
+    table: &[f32; 256],
+    wt: &[f32],
+    stride: usize,
+    col: usize,
+    bias: &[f32],
+    z: &mut [f32],
+) {
+    let values = image.values.as_ptr();
+    let x = |at: usize| _mm256_broadcast_ss(table.get_unchecked(*values.add(at) as usize));
+    let w = |k: u16, h: usize| _mm256_loadu_ps(wt.as_ptr().add(k as usize * stride + col + 8 * h));
+    let len = image.len;
+    let mut lanes = [[_mm256_setzero_ps(); NC]; 8];
+    // Four lanes at a time: 4·NC independent sums keep both FMA units busy.
+    for half in 0..2 {
+        let first = 4 * half * len;
+        let mut acc = [[_mm256_setzero_ps(); NC]; 4];
+        for i in 0..len {
+            for (l, acc) in acc.iter_mut().enumerate() {
+                let at = first + l * len + i;
+                let k = *image.lanes.get_unchecked(at);
+                let xk = x(at);
+                for (h, acc) in acc.iter_mut().enumerate() {
+                    *acc = _mm256_fmadd_ps(xk, w(k, h), *acc);
+                }
+            }
+        }
+        lanes[4 * half..4 * half + 4].copy_from_slice(&acc);
+    }
+    // h picks the register of 8 columns in every lane's sum: indices read plainer here.
+    #[allow(clippy::needless_range_loop)]
+    for h in 0..NC {
+        let mut s = reduce_lanes(std::array::from_fn(|l| lanes[l][h]));
+        for (t, &k) in image.tail.iter().enumerate() {
+            s = _mm256_fmadd_ps(x(8 * len + t), w(k, h), s);
+        }
+        let b = _mm256_loadu_ps(bias.as_ptr().add(col + 8 * h));
+        _mm256_storeu_ps(z.as_mut_ptr().add(col + 8 * h), _mm256_add_ps(b, s));
+    }
+}
+
+/// gt[k] += x_k · δ for every input k of `ks` (grey levels `vs`) of one sample (`gt` is the
+/// gradient ∂C/∂w input-major, `delta` the sample's ∂C/∂z padded with zeros to `stride`),
+/// and seen[k] set non-zero for every input that is. Called for the samples of a
+/// batch in order, this sums each ∂C/∂w_jk over the samples in order, as `avx2::rows` does.
+/// (Inputs whose grey level is 0 may be listed: they add an exact zero.)
+///
+/// # Safety
+/// As [`forward`], with `gt` shaped like `wt`, `delta` holding `stride` values and `seen`
+/// n_in + 1 values.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn accumulate(
+    ks: &[u16],
+    vs: &[u8],
+    table: &[f32; 256],
+    delta: &[f32],
+    gt: &mut [f32],
+    stride: usize,
+    seen: &mut [u8],
+) {
+    debug_assert!(stride % 8 == 0 && delta.len() >= stride && ks.len() == vs.len());
+    let mut col = 0;
+    while col + 16 <= stride {
+        accumulate_columns::<2>(ks, vs, table, delta, gt, stride, col);
+        col += 16;
+    }
+    if col < stride {
+        accumulate_columns::<1>(ks, vs, table, delta, gt, stride, col);
+    }
+    for (&k, &v) in ks.iter().zip(vs) {
+        *seen.get_unchecked_mut(k as usize) |= v;
+    }
+}
+
+/// [`accumulate`] for the `8·NC` columns from `col` on.
+#[inline(always)]
+unsafe fn accumulate_columns<const NC: usize>(
+    ks: &[u16],
+    vs: &[u8],
+    table: &[f32; 256],
+    delta: &[f32],
+    gt: &mut [f32],
+    stride: usize,
+    col: usize,
+) {
+    let g = gt.as_mut_ptr().add(col);
+    let d: [__m256; NC] = std::array::from_fn(|h| _mm256_loadu_ps(delta.as_ptr().add(col + 8 * h)));
+    for (&k, &v) in ks.iter().zip(vs) {
+        let xk = _mm256_broadcast_ss(table.get_unchecked(v as usize));
+        let row = g.add(k as usize * stride);
+        for (h, &d) in d.iter().enumerate() {
+            let v = _mm256_fmadd_ps(d, xk, _mm256_loadu_ps(row.add(8 * h)));
+            _mm256_storeu_ps(row.add(8 * h), v);
+        }
+    }
+}
+
+/// wt[k] += alpha · gt[k], the product rounded and then added as `avx2::rows` does, and
+/// gt[k] = 0 and seen[k] = 0, for every input k where `seen[k]` ≠ 0 (everywhere else gt is
+/// already 0).
+///
+/// # Safety
+/// The CPU must have AVX2; `wt` and `gt` must hold `seen.len()` × `stride` values and
+/// `stride` must be a multiple of 8.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn apply(seen: &mut [u8], alpha: f32, gt: &mut [f32], wt: &mut [f32], stride: usize) {
+    let a = _mm256_set1_ps(alpha);
+    let (wt, gt) = (wt.as_mut_ptr(), gt.as_mut_ptr());
+    let step = |k: usize| {
+        let (w, g) = (wt.add(k * stride), gt.add(k * stride));
+        for col in (0..stride).step_by(8) {
+            let v = _mm256_mul_ps(a, _mm256_loadu_ps(g.add(col)));
+            _mm256_storeu_ps(w.add(col), _mm256_add_ps(_mm256_loadu_ps(w.add(col)), v));
+            _mm256_storeu_ps(g.add(col), _mm256_setzero_ps());
+        }
+    };
+    let chunks = seen.len() / 32;
+    for c in 0..chunks {
+        let bytes = _mm256_loadu_si256(seen.as_ptr().add(32 * c).cast());
+        let zero = _mm256_cmpeq_epi8(bytes, _mm256_setzero_si256());
+        let mut mask = !(_mm256_movemask_epi8(zero) as u32);
+        while mask != 0 {
+            step(32 * c + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+    }
+    for (k, &s) in seen.iter().enumerate().skip(32 * chunks) {
+        if s != 0 {
+            step(k);
+        }
+    }
+    seen.fill(0);
+}
