@@ -3,7 +3,6 @@
 //! report through [`Progress`]. The library never prints.
 
 use crate::augment::Augmenter;
-use crate::data::SparseImages;
 use crate::sparse_first_layer::SparseFirstLayer;
 use crate::{
     Augment, Dataset, Dropout, Error, Gradient, Network, Optimizer, Real, Result, Rng, Schedule,
@@ -390,18 +389,14 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
     let eta0 = *state.eta0.get_or_insert(optimizer.learning_rate());
     state.history.stop = Stop::Finished;
     // Plain gradient descent on mostly-zero byte inputs (MNIST) skips the zeros in the first
-    // layer: the same bits, a fifth of the work. The index of non-zero pixels is built once.
+    // layer: the same bits, a fifth of the work. The index of non-zero pixels is built once per
+    // dataset.
     let mut first = None;
     let mut index = None;
-    if let (Some(pixels), true, false, true) = (
-        data.bytes(),
-        optimizer.takes_plain_sgd_steps(),
-        augmenter.is_some(),
-        config.dropout.input == 0.0,
-    ) {
+    if optimizer.takes_plain_sgd_steps() && augmenter.is_none() && config.dropout.input == 0.0 {
         first = SparseFirstLayer::new(&net.layers[0], batch_size);
         if first.is_some() {
-            index = SparseImages::new(pixels, n_in);
+            index = data.sparse_images();
         }
     }
     let mut images = Vec::with_capacity(batch_size);

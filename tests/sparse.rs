@@ -153,3 +153,17 @@ fn byte_images_take_the_sparse_path() {
     assert_eq!(diverged_at(&as_floats(&bytes)), 1);
     assert_eq!(diverged_at(&bytes), 10);
 }
+
+#[test]
+fn the_index_is_built_once_per_dataset_and_only_for_bytes() {
+    let data = sparse_images(50, 64, 3, 9);
+    let first: *const _ = data.sparse_images().expect("sparse bytes");
+    let again: *const _ = data.sparse_images().expect("sparse bytes");
+    assert_eq!(first, again);
+    assert!(as_floats(&data).sparse_images().is_none());
+    let dense = Dataset::from_bytes(vec![200; 64 * 10], vec![0; 10], 64, 3).unwrap();
+    assert!(
+        dense.sparse_images().is_none(),
+        "mostly non-zero: the dense path is faster"
+    );
+}

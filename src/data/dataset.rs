@@ -1,7 +1,9 @@
 //! A labelled dataset for classification, and how mini-batches are cut from it.
 
+use super::SparseImages;
 use crate::linalg::scale_bytes;
 use crate::{Error, Real, Result};
+use std::sync::OnceLock;
 
 /// The input features of every sample, stored compactly.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +25,25 @@ pub struct Dataset {
     n_inputs: usize,
     n_classes: usize,
     image_shape: Option<(usize, usize)>,
+    /// Where the byte features are not zero, built the first time training asks.
+    sparse: SparseCache,
+}
+
+/// [`SparseImages`] of a dataset, built once on first use. Not part of the data: two datasets
+/// are equal whatever their caches hold, and a clone starts with an empty one.
+#[derive(Debug, Default)]
+struct SparseCache(OnceLock<Option<SparseImages>>);
+
+impl Clone for SparseCache {
+    fn clone(&self) -> Self {
+        SparseCache::default()
+    }
+}
+
+impl PartialEq for SparseCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Dataset {
@@ -44,6 +65,7 @@ impl Dataset {
             n_inputs,
             n_classes,
             image_shape: None,
+            sparse: SparseCache::default(),
         })
     }
 
@@ -71,6 +93,7 @@ impl Dataset {
             n_inputs,
             n_classes,
             image_shape: None,
+            sparse: SparseCache::default(),
         })
     }
 
@@ -145,6 +168,13 @@ impl Dataset {
             Features::Bytes(pixels) => Some(pixels),
             Features::Floats(_) => None,
         }
+    }
+
+    /// Where the byte features are not zero ([`SparseImages`]), if they are bytes and mostly
+    /// zero; built on the first call (one pass over the bytes), kept for the next ones.
+    pub fn sparse_images(&self) -> Option<&SparseImages> {
+        let build = || SparseImages::new(self.bytes()?, self.n_inputs);
+        self.sparse.0.get_or_init(build).as_ref()
     }
 
     /// Writes the inputs of the samples `indices` as rows of `out` (indices.len() × n_inputs).
@@ -258,6 +288,7 @@ impl Dataset {
             n_inputs: self.n_inputs,
             n_classes: self.n_classes,
             image_shape: self.image_shape,
+            sparse: SparseCache::default(),
         };
         Ok((make(a, labels), make(b, tail_labels)))
     }
@@ -275,6 +306,7 @@ impl Dataset {
             n_inputs: self.n_inputs,
             n_classes: self.n_classes,
             image_shape: self.image_shape,
+            sparse: SparseCache::default(),
         }
     }
 

@@ -69,9 +69,15 @@ impl SparseImages {
         for image in pixels.chunks_exact(n_inputs) {
             starts.push(u32::try_from(entries.len()).ok()?);
             lanes.iter_mut().for_each(Vec::clear);
-            for (k, &p) in image[..main].iter().enumerate() {
-                if p != 0 {
-                    lanes[k % 8].push(k as u16);
+            // Eight pixels at a time: one bit per non-zero byte, then one step per bit.
+            for (c, chunk) in image[..main].chunks_exact(8).enumerate() {
+                let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+                const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+                let mut nonzero = ((word & LOW).wrapping_add(LOW) | word) & !LOW;
+                while nonzero != 0 {
+                    let l = nonzero.trailing_zeros() as usize / 8;
+                    lanes[l].push((8 * c + l) as u16);
+                    nonzero &= nonzero - 1;
                 }
             }
             let len = lanes.iter().map(Vec::len).max().unwrap_or(0);
