@@ -67,6 +67,18 @@ fn trained(
         .collect())
 }
 
+/// Two epochs on `bytes` (the sparse path) and on the same samples as `floats` (the dense
+/// path) must give the same model, bit for bit.
+fn assert_same_models(bytes: &Dataset, floats: &Dataset, arch: &Architecture, batch: usize) {
+    let sparse = trained(bytes, arch, batch, 2, false).unwrap();
+    let dense = trained(floats, arch, batch, 2, false).unwrap();
+    let sizes = arch.sizes_string();
+    assert!(
+        sparse == dense,
+        "{sizes} at batch {batch}: the models differ"
+    );
+}
+
 /// `n` images of `n_inputs` pixels, a fifth of them non-zero, with one blank image and one
 /// with no zero pixel at all, and input 0 always zero.
 fn sparse_images(n: usize, n_inputs: usize, n_classes: usize, seed: u64) -> Dataset {
@@ -99,12 +111,7 @@ fn the_notes_network_on_mnist_is_the_dense_paths_bit_for_bit() {
         (&[784, 10][..], 7),
     ] {
         let arch = arch(layers, sigmoid, sigmoid, Cost::Quadratic);
-        let sparse = trained(&bytes, &arch, batch, 2, false).unwrap();
-        let dense = trained(&floats, &arch, batch, 2, false).unwrap();
-        assert!(
-            sparse == dense,
-            "{layers:?} at batch {batch}: the models differ"
-        );
+        assert_same_models(&bytes, &floats, &arch, batch);
     }
 }
 
@@ -125,12 +132,7 @@ fn any_shape_and_activation_is_the_dense_paths_bit_for_bit() {
         ][case % 3];
         let arch = arch(&[n_inputs, hidden, n_classes], activation, output, cost);
         let batch = 1 + (rng.uniform() * 12.0) as usize;
-        let sparse = trained(&bytes, &arch, batch, 2, false).unwrap();
-        let dense = trained(&floats, &arch, batch, 2, false).unwrap();
-        assert!(
-            sparse == dense,
-            "{n_inputs}-{hidden}-{n_classes} at batch {batch}: the models differ"
-        );
+        assert_same_models(&bytes, &floats, &arch, batch);
     }
 }
 

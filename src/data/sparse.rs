@@ -31,20 +31,30 @@ pub struct SparseImages {
 pub struct SparseImage<'a> {
     /// The image's number of pixels.
     pub(crate) n_inputs: usize,
-    /// The grey levels of the pixels of `lanes` then `tail`, in the same order.
+    /// The grey levels of the pixels of `all`, in the same order.
     pub(crate) values: &'a [u8],
-    /// 8 lanes of [`len`](Self::len) pixel numbers each: lane l (at `l·len..(l + 1)·len`) holds
-    /// the non-zero pixels k ≡ l (mod 8) below 8⌊n/8⌋, in increasing order, then as many
-    /// copies of `n_inputs` (one past the last pixel, value 0) as it takes to make all lanes
-    /// equally long. The kernels keep a row of zero weights for it: adding 0 · 0 changes no
-    /// sum, and no real weight is read for it.
-    pub(crate) lanes: &'a [u16],
+    /// The pixel numbers: first 8 lanes of [`len`](Self::len) each, lane l (at
+    /// `l·len..(l + 1)·len`) holding the non-zero pixels k ≡ l (mod 8) below 8⌊n/8⌋, in
+    /// increasing order, then as many copies of `n_inputs` (one past the last pixel, value 0)
+    /// as it takes to make all lanes equally long; then the tail, the non-zero pixels from
+    /// 8⌊n/8⌋ on, in increasing order. The kernels keep a row of zero weights for the padding:
+    /// adding 0 · 0 changes no sum, and no real weight is read for it.
+    pub(crate) all: &'a [u16],
     /// The length of each lane.
     pub(crate) len: usize,
-    /// The non-zero pixels from 8⌊n/8⌋ on, in increasing order.
-    pub(crate) tail: &'a [u16],
-    /// `lanes` then `tail`, one slice.
-    pub(crate) all: &'a [u16],
+}
+
+impl<'a> SparseImage<'a> {
+    /// The 8 lanes, one after another.
+    #[cfg(test)]
+    pub(crate) fn lanes(&self) -> &'a [u16] {
+        &self.all[..8 * self.len]
+    }
+
+    /// The tail.
+    pub(crate) fn tail(&self) -> &'a [u16] {
+        &self.all[8 * self.len..]
+    }
 }
 
 /// Above this fraction of non-zero inputs (counting the lanes' padding), the dense kernels are
@@ -87,15 +97,15 @@ impl SparseImages {
                 .collect();
             entries.push(len as u16);
             entries.push(tail.len() as u16);
+            values.extend([0, 0]); // beside the header
+            let start = entries.len();
             for lane in &lanes {
                 entries.extend_from_slice(lane);
                 entries.extend(std::iter::repeat_n(n_inputs as u16, len - lane.len()));
             }
             entries.extend_from_slice(&tail);
-            let start = values.len();
             let value = |&k: &u16| image.get(k as usize).copied().unwrap_or(0);
             values.extend(entries[start..].iter().map(value));
-            values[start..start + 2].fill(0);
             if entries.len() - 2 * starts.len() > budget {
                 return None;
             }
@@ -119,10 +129,8 @@ impl SparseImages {
         SparseImage {
             n_inputs: self.n_inputs,
             values: &self.values[range][2..],
-            lanes: &e[2..2 + 8 * len],
-            len,
-            tail: &e[2 + 8 * len..2 + 8 * len + tail],
             all: &e[2..2 + 8 * len + tail],
+            len,
         }
     }
 
@@ -177,23 +185,23 @@ mod tests {
         let a = index.image(0);
         assert_eq!(a.len, 2);
         // Lane 0: 0, 8; lane 3: 3, 11; lane 7: 15, then the padding (19).
-        assert_eq!(&a.lanes[0..2], &[0, 8]);
-        assert_eq!(&a.lanes[6..8], &[3, 11]);
-        assert_eq!(&a.lanes[14..16], &[15, 19]);
-        assert_eq!(&a.lanes[2..4], &[19, 19]);
-        assert_eq!(a.tail, &[17]);
-        for (l, lane) in a.lanes.chunks_exact(a.len).enumerate() {
+        assert_eq!(&a.lanes()[0..2], &[0, 8]);
+        assert_eq!(&a.lanes()[6..8], &[3, 11]);
+        assert_eq!(&a.lanes()[14..16], &[15, 19]);
+        assert_eq!(&a.lanes()[2..4], &[19, 19]);
+        assert_eq!(a.tail(), &[17]);
+        for (l, lane) in a.lanes().chunks_exact(a.len).enumerate() {
             assert!(lane.iter().all(|&k| k == 19 || k as usize % 8 == l));
         }
         let value = |k: u16| if k == 19 { 0 } else { pixels[k as usize] };
         assert!(a.all.iter().zip(a.values).all(|(&k, &v)| value(k) == v));
         let b = index.image(1);
-        assert_eq!((b.len, b.tail), (2, &[16u16, 17, 18][..]));
+        assert_eq!((b.len, b.tail()), (2, &[16u16, 17, 18][..]));
         for l in 0..8 {
-            assert_eq!(&b.lanes[2 * l..2 * l + 2], &[l as u16, l as u16 + 8]);
+            assert_eq!(&b.lanes()[2 * l..2 * l + 2], &[l as u16, l as u16 + 8]);
         }
         let c = index.image(3);
-        assert_eq!((c.len, c.tail.len()), (0, 0));
+        assert_eq!((c.len, c.tail().len()), (0, 0));
     }
 
     #[test]

@@ -14,6 +14,24 @@ use super::avx2::reduce_lanes;
 use crate::data::SparseImage;
 use std::arch::x86_64::*;
 
+/// Runs `$body` for the columns of a row of `$stride` (a multiple of 8) in blocks of 16 (2
+/// registers, `$nc` = 2) and, if 8 are left, one block of 8 (`$nc` = 1), `$col` the block's
+/// first column.
+macro_rules! column_blocks {
+    ($stride:expr, |$col:ident, $nc:ident| $body:expr) => {{
+        let mut $col = 0;
+        while $col + 16 <= $stride {
+            const $nc: usize = 2;
+            $body;
+            $col += 16;
+        }
+        if $col < $stride {
+            const $nc: usize = 1;
+            $body;
+        }
+    }};
+}
+
 /// z = bias + W·x for one sample, `stride` results (`bias` and `z` are padded to `stride`):
 /// bit for bit what `avx2::a_bt` with `Start::Bias` gives for this sample's row, whose 8
 /// partial sums take the inputs k ≡ l (mod 8), in order, and are added pairwise.
@@ -32,14 +50,9 @@ pub unsafe fn forward(
     z: &mut [f32],
 ) {
     debug_assert!(stride % 8 == 0 && bias.len() >= stride && z.len() >= stride);
-    let mut col = 0;
-    while col + 16 <= stride {
-        forward_columns::<2>(image, table, wt, stride, col, bias, z);
-        col += 16;
-    }
-    if col < stride {
-        forward_columns::<1>(image, table, wt, stride, col, bias, z);
-    }
+    column_blocks!(stride, |col, NC| forward_columns::<NC>(
+        image, table, wt, stride, col, bias, z
+    ));
 }
 
 /// [`forward`] for the `8·NC` results from `col` on.
@@ -65,7 +78,7 @@ unsafe fn forward_columns<const NC: usize>(
         for i in 0..len {
             for (l, acc) in acc.iter_mut().enumerate() {
                 let at = first + l * len + i;
-                let k = *image.lanes.get_unchecked(at);
+                let k = *image.all.get_unchecked(at);
                 let xk = x(at);
                 for (h, acc) in acc.iter_mut().enumerate() {
                     *acc = _mm256_fmadd_ps(xk, w(k, h), *acc);
@@ -78,7 +91,7 @@ unsafe fn forward_columns<const NC: usize>(
     #[allow(clippy::needless_range_loop)]
     for h in 0..NC {
         let mut s = reduce_lanes(std::array::from_fn(|l| lanes[l][h]));
-        for (t, &k) in image.tail.iter().enumerate() {
+        for (t, &k) in image.tail().iter().enumerate() {
             s = _mm256_fmadd_ps(x(8 * len + t), w(k, h), s);
         }
         let b = _mm256_loadu_ps(bias.as_ptr().add(col + 8 * h));
@@ -107,14 +120,9 @@ pub unsafe fn accumulate(
     seen: &mut [u8],
 ) {
     debug_assert!(stride % 8 == 0 && delta.len() >= stride && ks.len() == vs.len());
-    let mut col = 0;
-    while col + 16 <= stride {
-        accumulate_columns::<2>(ks, vs, table, delta, gt, stride, col);
-        col += 16;
-    }
-    if col < stride {
-        accumulate_columns::<1>(ks, vs, table, delta, gt, stride, col);
-    }
+    column_blocks!(stride, |col, NC| accumulate_columns::<NC>(
+        ks, vs, table, delta, gt, stride, col
+    ));
     for (&k, &v) in ks.iter().zip(vs) {
         *seen.get_unchecked_mut(k as usize) |= v;
     }
