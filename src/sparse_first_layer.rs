@@ -8,7 +8,8 @@
 //!
 //! While an epoch runs, the layer's weights live here input-major (the weights leaving one
 //! input side by side, see [`crate::linalg::sparse`]); [`SparseFirstLayer::store`] writes them
-//! back to the [`Dense`] layer. Every number is the one the dense path computes, bit for bit.
+//! back to the [`Dense`] layer. Every number is the one the dense path computes, bit for bit
+//! (but for the sign of a weight that is exactly zero, see [`crate::linalg::sparse`]).
 
 use crate::data::SparseImage;
 use crate::linalg::{self, GEMM_THRESHOLD};
@@ -23,18 +24,14 @@ pub(crate) struct SparseFirstLayer {
     stride: usize,
     /// w_jk at [k·stride + j]; the padding is 0, and so is row n_in, the index's padding.
     wt: Aligned,
-    /// ∂C/∂w_jk of the current batch, laid out like `wt`; all 0 between steps.
-    gt: Aligned,
     /// Whether `wt` holds the layer's weights (and the [`Dense`] layer may be behind).
     loaded: bool,
     /// b_j, padded to `stride`.
     bias: Vec<f32>,
     /// One sample's z, padded to `stride`.
     row: Vec<f32>,
-    /// Each sample's ∂C/∂z, padded with zeros to `stride`.
-    deltas: Vec<f32>,
-    /// Which inputs are non-zero in some sample of the batch (and, never, the padding n_in).
-    seen: Vec<u8>,
+    /// Each sample's −η·∂C/∂z, padded with zeros to `stride`.
+    steps: Vec<f32>,
     /// The input value of each grey level: p · (1/255), as [`crate::Dataset`] converts it.
     table: [f32; 256],
 }
@@ -57,12 +54,10 @@ impl SparseFirstLayer {
             n_out: layer.n_out,
             stride,
             wt: Aligned::zeros((layer.n_in + 1) * stride),
-            gt: Aligned::zeros((layer.n_in + 1) * stride),
             loaded: false,
             bias: vec![0.0; stride],
             row: vec![0.0; stride],
-            deltas: vec![0.0; batch * stride],
-            seen: vec![0; layer.n_in + 1],
+            steps: vec![0.0; batch * stride],
             table: std::array::from_fn(|p| p as f32 * scale),
         })
     }
@@ -132,37 +127,31 @@ impl SparseFirstLayer {
     }
 
     /// w ← w − η·∂C/∂w for the batch whose ∂C/∂z is `dc_dz` (batch × n_out), bit for bit as
-    /// [`Dense::sgd_step_batch`] steps the weights (the biases are the caller's).
+    /// [`Dense::sgd_step_batch`] steps the weights: each sample's −η·δ·xᵀ summed into w in
+    /// turn (the biases are the caller's).
     pub(crate) fn sgd_step<T: Real>(&mut self, images: &[SparseImage<'_>], dc_dz: &[T], eta: T) {
         assert!(self.loaded, "a step before the forward pass");
         let (n_in, n_out, stride) = (self.n_in, self.n_out, self.stride);
         let dc_dz = linalg::as_f32(&dc_dz[..images.len() * n_out]).expect("checked in new");
         let eta = linalg::as_f32(std::slice::from_ref(&eta)).expect("checked in new")[0];
-        for (padded, delta) in self
-            .deltas
+        for (step, delta) in self
+            .steps
             .chunks_exact_mut(stride)
             .zip(dc_dz.chunks_exact(n_out))
         {
-            padded[..n_out].copy_from_slice(delta);
-        }
-        for image in images {
-            assert_eq!(image.n_inputs, n_in, "an image of another size");
-        }
-        let (table, gt, wt) = (&self.table, self.gt.get_mut(), self.wt.get_mut());
-        for (image, delta) in images.iter().zip(self.deltas.chunks_exact(stride)) {
-            // SAFETY: the CPU has AVX2 and FMA (checked in new), the image lists pixels up to
-            // its n_inputs, which is n_in, and the buffers are (n_in + 1) × stride, stride
-            // and n_in + 1.
-            #[cfg(target_arch = "x86_64")]
-            unsafe {
-                let seen = &mut self.seen;
-                linalg::sparse::accumulate(image.all, image.values, table, delta, gt, stride, seen);
+            for (s, &d) in step.iter_mut().zip(delta) {
+                *s = -eta * d;
             }
         }
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        unsafe {
-            linalg::sparse::apply(&mut self.seen, -eta, gt, wt, stride);
+        let wt = self.wt.get_mut();
+        for (image, step) in images.iter().zip(self.steps.chunks_exact(stride)) {
+            assert_eq!(image.n_inputs, n_in, "an image of another size");
+            // SAFETY: the CPU has AVX2 and FMA (checked in new), the image lists pixels up to
+            // its n_inputs, which is n_in, and the buffers are (n_in + 1) × stride and stride.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                linalg::sparse::descend(image.all, image.values, &self.table, step, wt, stride);
+            }
         }
     }
 }

@@ -120,45 +120,69 @@ pub unsafe fn a_bt(
 
 /// MR rows of c = A · b, columns j..j + 16, where A(i, p) = a[i·a_rs + p·a_cs] and b is k×n:
 /// two registers per row, summing over p in order. With `alpha`, c += alpha · (A · b) instead,
-/// the product rounded, then scaled, then added (no FMA), as a separate `axpy` would.
+/// summed into c term by term: c_ij ← fma(alpha · A(i, p), b_pj, c_ij) for p in order (with
+/// alpha = 1 the product alpha · A(i, p), which would be exact, is left out).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn rows_tile<const MR: usize>(
     n: usize,
     k: usize,
     a: &[f32],
-    (a_rs, a_cs): (usize, usize),
+    strides: (usize, usize),
     b: &[f32],
     c: &mut [f32],
     (i0, j): (usize, usize),
     alpha: Option<f32>,
 ) {
-    let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    let cp = c.as_mut_ptr();
+    let c_at = |r: usize, h: usize| cp.add((i0 + r) * n + j + 8 * h);
     let mut acc = [[_mm256_setzero_ps(); 2]; MR];
-    for p in 0..k {
-        let b0 = _mm256_loadu_ps(bp.add(p * n + j));
-        let b1 = _mm256_loadu_ps(bp.add(p * n + j + 8));
+    if alpha.is_some() {
         for (r, acc) in acc.iter_mut().enumerate() {
-            let s = _mm256_broadcast_ss(&*ap.add((i0 + r) * a_rs + p * a_cs));
-            acc[0] = _mm256_fmadd_ps(s, b0, acc[0]);
-            acc[1] = _mm256_fmadd_ps(s, b1, acc[1]);
+            *acc = [_mm256_loadu_ps(c_at(r, 0)), _mm256_loadu_ps(c_at(r, 1))];
         }
+    }
+    match alpha {
+        Some(alpha) if alpha != 1.0 => {
+            let scale = |s| _mm256_mul_ps(_mm256_set1_ps(alpha), s);
+            sum_terms::<MR>(n, k, a, strides, b, (i0, j), &mut acc, scale);
+        }
+        _ => sum_terms::<MR>(n, k, a, strides, b, (i0, j), &mut acc, |s| s),
     }
     for (r, acc) in acc.iter().enumerate() {
         for (h, &v) in acc.iter().enumerate() {
-            let c = cp.add((i0 + r) * n + j + 8 * h);
-            let v = match alpha {
-                None => v,
-                Some(alpha) => {
-                    _mm256_add_ps(_mm256_loadu_ps(c), _mm256_mul_ps(_mm256_set1_ps(alpha), v))
-                }
-            };
-            _mm256_storeu_ps(c, v);
+            _mm256_storeu_ps(c_at(r, h), v);
         }
     }
 }
 
-/// c = A · b (or c += alpha · (A · b)), where A(i, p) = a[i·a_rs + p·a_cs], b k×n, c m×n.
+/// acc[r] ← fma(scale(A(i0 + r, p)), b_p,j..j+16, acc[r]) for p = 0 … k − 1, in order.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn sum_terms<const MR: usize>(
+    n: usize,
+    k: usize,
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (i0, j): (usize, usize),
+    acc: &mut [[__m256; 2]; MR],
+    scale: impl Fn(__m256) -> __m256,
+) {
+    let (ap, bp) = (a.as_ptr(), b.as_ptr());
+    for p in 0..k {
+        let b0 = _mm256_loadu_ps(bp.add(p * n + j));
+        let b1 = _mm256_loadu_ps(bp.add(p * n + j + 8));
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let s = scale(_mm256_broadcast_ss(&*ap.add((i0 + r) * a_rs + p * a_cs)));
+            acc[0] = _mm256_fmadd_ps(s, b0, acc[0]);
+            acc[1] = _mm256_fmadd_ps(s, b1, acc[1]);
+        }
+    }
+}
+
+/// c = A · b (or c += alpha · (A · b), summed into c term by term as [`rows_tile`] says), where
+/// A(i, p) = a[i·a_rs + p·a_cs], b k×n, c m×n.
 ///
 /// # Safety
 /// The CPU must have AVX2 and FMA, and the slices must hold every element those indices reach.
@@ -195,15 +219,20 @@ pub unsafe fn rows(
     let (a_rs, a_cs) = strides;
     for i in 0..m {
         for j in chunks * 16..n {
-            let mut s = 0.0f32;
-            for p in 0..k {
-                s = a[i * a_rs + p * a_cs].mul_add(b[p * n + j], s);
-            }
             let c = &mut c[i * n + j];
-            *c = match alpha {
-                None => s,
-                Some(alpha) => *c + alpha * s,
-            };
+            match alpha {
+                None => {
+                    *c = 0.0;
+                    for p in 0..k {
+                        *c = a[i * a_rs + p * a_cs].mul_add(b[p * n + j], *c);
+                    }
+                }
+                Some(alpha) => {
+                    for p in 0..k {
+                        *c = (alpha * a[i * a_rs + p * a_cs]).mul_add(b[p * n + j], *c);
+                    }
+                }
+            }
         }
     }
 }

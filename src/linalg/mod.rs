@@ -210,11 +210,15 @@ pub fn matmul_at_b<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &
     products(m, n, k, a, (1, m), b, c, None);
 }
 
-/// `c += alpha · (aᵀ · b)`, with `a` k×m, `b` k×n, `c` m×n: bit for bit what [`matmul_at_b`]
-/// into `scratch` followed by [`axpy`] computes, and for small f32 products on CPUs with AVX2
-/// and FMA without the detour through `scratch` (each result is scaled and added while still in
-/// a register). Plain gradient descent uses it to update a layer's weights from ∂C/∂w = Δᵀ·A
-/// without writing the gradient out and reading it back.
+/// `c += alpha · (aᵀ · b)`, with `a` k×m, `b` k×n, `c` m×n. Plain gradient descent uses it to
+/// step a layer's weights by −η·∂C/∂w = −η·Δᵀ·A without writing the gradient out.
+///
+/// For small f32 products on CPUs with AVX2 and FMA, each of the k terms is summed straight
+/// into c, in order: c_ij ← fma(alpha·a_pi, b_pj, c_ij) for p = 0, 1, … (for a layer: one step
+/// per sample, w ← w + (−η·δ)·aᵀ, the textbook's sum over the mini-batch taken into w), so
+/// nothing but c is read or written. Elsewhere (f64, or above [`GEMM_THRESHOLD`]) it is
+/// [`matmul_at_b`] into `scratch` followed by [`axpy`]. The two round differently, by an ulp or
+/// so per step.
 #[allow(clippy::too_many_arguments)]
 pub fn add_scaled_at_b<T: Real>(
     alpha: T,
@@ -237,8 +241,8 @@ pub fn matmul_a_b<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &m
 }
 
 /// c = A · b, where A(i, p) = a[i·a_rs + p·a_cs], by the fastest kernel for the size and CPU;
-/// with `add_scaled` = (alpha, scratch), c += alpha · (A · b) instead, the product rounded, then
-/// scaled, then added (in `scratch` where the AVX2 kernel cannot do it in registers).
+/// with `add_scaled` = (alpha, scratch), c += alpha · (A · b) instead (see [`add_scaled_at_b`]
+/// for how each kernel rounds it).
 #[allow(clippy::too_many_arguments)]
 fn products<T: Real>(
     m: usize,
@@ -257,11 +261,25 @@ fn products<T: Real>(
         m * n * k <= GEMM_THRESHOLD && avx2_fma(),
     ) {
         let c = as_f32_mut(c).expect("c has the type of a");
-        let alpha = add_scaled.map(|(alpha, _)| {
-            as_f32(std::slice::from_ref(&alpha)).expect("alpha has the type of a")[0]
-        });
-        // SAFETY: the CPU has AVX2 and FMA; the callers' asserts bound the slices.
-        return unsafe { avx2::rows(m, n, k, a, strides, b, c, alpha) };
+        let Some((alpha, scratch)) = add_scaled else {
+            // SAFETY: the CPU has AVX2 and FMA; the callers' asserts bound the slices.
+            return unsafe { avx2::rows(m, n, k, a, strides, b, c, None) };
+        };
+        let alpha = as_f32(std::slice::from_ref(&alpha)).expect("alpha has the type of a")[0];
+        let scratch = as_f32_mut(scratch).expect("scratch has the type of a");
+        if scratch.len() < m * k {
+            // SAFETY: as above.
+            return unsafe { avx2::rows(m, n, k, a, strides, b, c, Some(alpha)) };
+        }
+        // alpha · A once, m × k, rather than once for every 16 columns of c: the same products.
+        let (a_rs, a_cs) = strides;
+        for (i, row) in scratch[..m * k].chunks_exact_mut(k).enumerate() {
+            for (p, v) in row.iter_mut().enumerate() {
+                *v = alpha * a[i * a_rs + p * a_cs];
+            }
+        }
+        // SAFETY: as above; the scaled A is m × k, row-major.
+        return unsafe { avx2::rows(m, n, k, scratch, (k, 1), b, c, Some(1.0)) };
     }
     match add_scaled {
         None => gemm_general(m, n, k, a, strides, b, c),

@@ -4,7 +4,9 @@
 //!
 //! Why the same bits: with x_k = 0 the dense kernels' step s ← fma(x_k, w, s) adds an exact
 //! zero, which leaves s as it was (s is never −0: sums start at +0, and +0 + (−0) = +0), so
-//! leaving the step out changes nothing, as long as the remaining steps keep their order.
+//! leaving the step out changes nothing, as long as the remaining steps keep their order. The
+//! same holds for a weight's step w ← fma(−η·δ, x_k, w), with one exception no sum can see: a
+//! weight that is exactly −0 may become +0 on the dense path and stays −0 here.
 //!
 //! The weights are stored input-major here, `wt[k·stride + j]` = w_jk with `stride` the number
 //! of neurons rounded up to 8 (the padding is zero): the weights leaving input k are then one
@@ -99,91 +101,49 @@ unsafe fn forward_columns<const NC: usize>(
     }
 }
 
-/// gt[k] += x_k · δ for every input k of `ks` (grey levels `vs`) of one sample (`gt` is the
-/// gradient ∂C/∂w input-major, `delta` the sample's ∂C/∂z padded with zeros to `stride`),
-/// and seen[k] set non-zero for every input that is. Called for the samples of a
-/// batch in order, this sums each ∂C/∂w_jk over the samples in order, as `avx2::rows` does.
-/// (Inputs whose grey level is 0 may be listed: they add an exact zero.)
+/// wt[k] += x_k · d for every input k of `ks` (grey levels `vs`) of one sample, where `wt`
+/// holds the weights input-major and `d` is the sample's −η·∂C/∂z, padded with zeros to
+/// `stride`. Called for the samples of a batch in order, this takes each sample's step
+/// w_jk ← fma(−η·δ_j, x_k, w_jk) in the order `avx2::rows` does (its `alpha` mode, which sums
+/// the batch's steps into the weights sample by sample); the inputs it leaves out are those
+/// whose step adds an exact zero. (Inputs whose grey level is 0 may be listed.)
 ///
 /// # Safety
-/// As [`forward`], with `gt` shaped like `wt`, `delta` holding `stride` values and `seen`
-/// n_in + 1 values.
+/// As [`forward`], with `d` holding `stride` values.
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn accumulate(
+pub unsafe fn descend(
     ks: &[u16],
     vs: &[u8],
     table: &[f32; 256],
-    delta: &[f32],
-    gt: &mut [f32],
+    d: &[f32],
+    wt: &mut [f32],
     stride: usize,
-    seen: &mut [u8],
 ) {
-    debug_assert!(stride % 8 == 0 && delta.len() >= stride && ks.len() == vs.len());
-    column_blocks!(stride, |col, NC| accumulate_columns::<NC>(
-        ks, vs, table, delta, gt, stride, col
+    debug_assert!(stride % 8 == 0 && d.len() >= stride && ks.len() == vs.len());
+    column_blocks!(stride, |col, NC| descend_columns::<NC>(
+        ks, vs, table, d, wt, stride, col
     ));
-    for (&k, &v) in ks.iter().zip(vs) {
-        *seen.get_unchecked_mut(k as usize) |= v;
-    }
 }
 
-/// [`accumulate`] for the `8·NC` columns from `col` on.
+/// [`descend`] for the `8·NC` columns from `col` on.
 #[inline(always)]
-unsafe fn accumulate_columns<const NC: usize>(
+unsafe fn descend_columns<const NC: usize>(
     ks: &[u16],
     vs: &[u8],
     table: &[f32; 256],
-    delta: &[f32],
-    gt: &mut [f32],
+    d: &[f32],
+    wt: &mut [f32],
     stride: usize,
     col: usize,
 ) {
-    let g = gt.as_mut_ptr().add(col);
-    let d: [__m256; NC] = std::array::from_fn(|h| _mm256_loadu_ps(delta.as_ptr().add(col + 8 * h)));
+    let w = wt.as_mut_ptr().add(col);
+    let d: [__m256; NC] = std::array::from_fn(|h| _mm256_loadu_ps(d.as_ptr().add(col + 8 * h)));
     for (&k, &v) in ks.iter().zip(vs) {
         let xk = _mm256_broadcast_ss(table.get_unchecked(v as usize));
-        let row = g.add(k as usize * stride);
+        let row = w.add(k as usize * stride);
         for (h, &d) in d.iter().enumerate() {
             let v = _mm256_fmadd_ps(d, xk, _mm256_loadu_ps(row.add(8 * h)));
             _mm256_storeu_ps(row.add(8 * h), v);
         }
     }
-}
-
-/// wt[k] += alpha · gt[k], the product rounded and then added as `avx2::rows` does, and
-/// gt[k] = 0 and seen[k] = 0, for every input k where `seen[k]` ≠ 0 (everywhere else gt is
-/// already 0).
-///
-/// # Safety
-/// The CPU must have AVX2; `wt` and `gt` must hold `seen.len()` × `stride` values and
-/// `stride` must be a multiple of 8.
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn apply(seen: &mut [u8], alpha: f32, gt: &mut [f32], wt: &mut [f32], stride: usize) {
-    let a = _mm256_set1_ps(alpha);
-    let (wt, gt) = (wt.as_mut_ptr(), gt.as_mut_ptr());
-    let step = |k: usize| {
-        let (w, g) = (wt.add(k * stride), gt.add(k * stride));
-        for col in (0..stride).step_by(8) {
-            let v = _mm256_mul_ps(a, _mm256_loadu_ps(g.add(col)));
-            _mm256_storeu_ps(w.add(col), _mm256_add_ps(_mm256_loadu_ps(w.add(col)), v));
-            _mm256_storeu_ps(g.add(col), _mm256_setzero_ps());
-        }
-    };
-    let chunks = seen.len() / 32;
-    for c in 0..chunks {
-        let bytes = _mm256_loadu_si256(seen.as_ptr().add(32 * c).cast());
-        let zero = _mm256_cmpeq_epi8(bytes, _mm256_setzero_si256());
-        let mut mask = !(_mm256_movemask_epi8(zero) as u32);
-        while mask != 0 {
-            step(32 * c + mask.trailing_zeros() as usize);
-            mask &= mask - 1;
-        }
-    }
-    for (k, &s) in seen.iter().enumerate().skip(32 * chunks) {
-        if s != 0 {
-            step(k);
-        }
-    }
-    seen.fill(0);
 }
