@@ -281,10 +281,12 @@ impl<T: Real> Network<T> {
     }
 
     /// [`Network::backprop_batch`] and then one step of plain gradient descent,
-    /// θ ← θ − η·∇C, bit for bit as [`crate::Optim`] with [`crate::Method::Sgd`] takes it, but
-    /// each layer is stepped as soon as its ∂C/∂z is known, without writing its ∂C/∂w out (see
-    /// [`Dense::sgd_step_batch`]). `scratch` is working space shaped like the network. Returns
-    /// Σ C₀ of the batch before the step.
+    /// θ ← θ − η·∇C, as [`crate::Optim`] with [`crate::Method::Sgd`] takes it, but each layer
+    /// is stepped as soon as its ∂C/∂z is known, without writing its ∂C/∂w out (see
+    /// [`Dense::sgd_step_batch`]; for small f32 layers each sample's step is summed straight
+    /// into the weights, which rounds differently from summing the gradient first, by an ulp or
+    /// so). `scratch` is working space shaped like the network. Returns Σ C₀ of the batch
+    /// before the step.
     pub fn sgd_step_batch(
         &mut self,
         ws: &mut Workspace<T>,

@@ -31,8 +31,8 @@ pub trait Optimizer<T: Real> {
     fn set_learning_rate(&mut self, eta: f64);
     /// If the next step is plain gradient descent θ ← θ − η·∇C (no momentum, no decay): counts
     /// it as taken and returns η, and the caller applies it with
-    /// [`Network::sgd_step_batch`], which gives the same network bit for bit without writing
-    /// the gradient out. `None` (the default) means: call [`Optimizer::step`].
+    /// [`Network::sgd_step_batch`], which takes the same step (to within rounding) without
+    /// writing the gradient out. `None` (the default) means: call [`Optimizer::step`].
     fn take_plain_sgd_step(&mut self) -> Option<f64> {
         None
     }
