@@ -37,7 +37,7 @@ pub enum Activation {
     Tanh,
     /// Rectified linear unit, max(0, z).
     Relu,
-    /// Leaky ReLU, max(αz, z) with α = [`LEAKY_SLOPE`]: a ReLU that never stops learning.
+    /// Leaky ReLU, max(αz, z) with α = 0.01: a ReLU that never stops learning.
     #[serde(rename = "leaky-relu")]
     LeakyRelu,
     /// σ(z) = z.

@@ -25,7 +25,7 @@
 //! [`set_threads`] says otherwise; the threads are the spinning team of `team.rs`). Either way
 //! every sum is taken in an order fixed by the matrix sizes, whatever the number of threads
 //! (they share out blocks of the result, never the terms of one sum, and `gemm` is never asked
-//! for a sum longer than [`K_BLOCK`] terms, which it would cut by the shape of the block), so
+//! for a sum longer than `K_BLOCK` terms, which it would cut by the shape of the block), so
 //! results are reproducible bit for bit on a given machine.
 
 use crate::Real;
@@ -151,7 +151,7 @@ pub fn matmul_a_bt<T: Real>(
     a_bt(m, n, k, a, b, c, start);
 }
 
-/// `c = bias + a · bᵀ` (bias[j] added to every row), with `a` m×k, `b` n×k, `c` m×n: a dense
+/// `c = bias + a · bᵀ` (`bias[j]` added to every row), with `a` m×k, `b` n×k, `c` m×n: a dense
 /// layer's z = W·a + b for a batch. Bit for bit the rows of `c` set to `bias` followed by
 /// [`matmul_a_bt`] accumulating, without the copies where the AVX2 kernel runs.
 pub fn matmul_a_bt_plus_bias<T: Real>(
