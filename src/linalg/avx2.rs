@@ -163,65 +163,100 @@ pub unsafe fn a_bt(
     }
 }
 
-/// MR rows of c = A · b, columns j..j + 16, where A(i, p) = a[i·a_rs + p·a_cs] and b is k×n:
-/// two registers per row, summing over p in order. With `alpha`, c += alpha · (A · b) instead,
-/// summed into c term by term: c_ij ← fma(alpha · A(i, p), b_pj, c_ij) for p in order (with
-/// alpha = 1 the product alpha · A(i, p), which would be exact, is left out).
+/// The columns a tile of [`rows`] covers: `NC` registers of 8 from `j`, of which the last holds
+/// only the lanes `mask` sets where the tile is `MASKED` (at the right edge of c; elsewhere the
+/// plain loads and stores are used, which are faster).
+#[derive(Clone, Copy)]
+struct Columns {
+    j: usize,
+    mask: __m256i,
+}
+
+impl Columns {
+    /// Register h's 8 values from `p` on (the masked lanes read as 0, and nothing outside the
+    /// mask is touched).
+    #[inline(always)]
+    unsafe fn load<const NC: usize, const MASKED: bool>(&self, p: *const f32, h: usize) -> __m256 {
+        if MASKED && h + 1 == NC {
+            _mm256_maskload_ps(p.add(8 * h), self.mask)
+        } else {
+            _mm256_loadu_ps(p.add(8 * h))
+        }
+    }
+
+    /// Stores register h's lanes from `p` on, the masked ones only.
+    #[inline(always)]
+    unsafe fn store<const NC: usize, const MASKED: bool>(&self, p: *mut f32, h: usize, v: __m256) {
+        if MASKED && h + 1 == NC {
+            _mm256_maskstore_ps(p.add(8 * h), self.mask, v)
+        } else {
+            _mm256_storeu_ps(p.add(8 * h), v)
+        }
+    }
+}
+
+/// MR rows of c = A · b, the columns of `cols`, where A(i, p) = a[i·a_rs + p·a_cs] and b is
+/// k×n: NC registers per row, summing over p in order. With `alpha`, c += alpha · (A · b)
+/// instead, summed into c term by term: c_ij ← fma(alpha · A(i, p), b_pj, c_ij) for p in order
+/// (with alpha = 1 the product alpha · A(i, p), which would be exact, is left out).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn rows_tile<const MR: usize>(
+unsafe fn rows_tile<const MR: usize, const NC: usize, const MASKED: bool>(
     n: usize,
     k: usize,
     a: &[f32],
     strides: (usize, usize),
     b: &[f32],
     c: &mut [f32],
-    (i0, j): (usize, usize),
+    i0: usize,
+    cols: Columns,
     alpha: Option<f32>,
 ) {
     let cp = c.as_mut_ptr();
-    let c_at = |r: usize, h: usize| cp.add((i0 + r) * n + j + 8 * h);
-    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    let c_at = |r: usize| cp.add((i0 + r) * n + cols.j);
+    let mut acc = [[_mm256_setzero_ps(); NC]; MR];
     if alpha.is_some() {
         for (r, acc) in acc.iter_mut().enumerate() {
-            *acc = [_mm256_loadu_ps(c_at(r, 0)), _mm256_loadu_ps(c_at(r, 1))];
+            *acc = std::array::from_fn(|h| cols.load::<NC, MASKED>(c_at(r), h));
         }
     }
     match alpha {
         Some(alpha) if alpha != 1.0 => {
             let scale = |s| _mm256_mul_ps(_mm256_set1_ps(alpha), s);
-            sum_terms::<MR>(n, k, a, strides, b, (i0, j), &mut acc, scale);
+            sum_terms::<MR, NC, MASKED>(n, k, a, strides, b, (i0, cols), &mut acc, scale);
         }
-        _ => sum_terms::<MR>(n, k, a, strides, b, (i0, j), &mut acc, |s| s),
+        _ => sum_terms::<MR, NC, MASKED>(n, k, a, strides, b, (i0, cols), &mut acc, |s| s),
     }
     for (r, acc) in acc.iter().enumerate() {
         for (h, &v) in acc.iter().enumerate() {
-            _mm256_storeu_ps(c_at(r, h), v);
+            cols.store::<NC, MASKED>(c_at(r), h, v);
         }
     }
 }
 
-/// acc[r] ← fma(scale(A(i0 + r, p)), b_p,j..j+16, acc[r]) for p = 0 … k − 1, in order.
+/// acc[r] ← fma(scale(A(i0 + r, p)), b_p (the columns of `cols`), acc[r]) for p = 0 … k − 1,
+/// in order.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn sum_terms<const MR: usize>(
+unsafe fn sum_terms<const MR: usize, const NC: usize, const MASKED: bool>(
     n: usize,
     k: usize,
     a: &[f32],
     (a_rs, a_cs): (usize, usize),
     b: &[f32],
-    (i0, j): (usize, usize),
-    acc: &mut [[__m256; 2]; MR],
+    (i0, cols): (usize, Columns),
+    acc: &mut [[__m256; NC]; MR],
     scale: impl Fn(__m256) -> __m256,
 ) {
     let (ap, bp) = (a.as_ptr(), b.as_ptr());
     for p in 0..k {
-        let b0 = _mm256_loadu_ps(bp.add(p * n + j));
-        let b1 = _mm256_loadu_ps(bp.add(p * n + j + 8));
+        let bv: [__m256; NC] =
+            std::array::from_fn(|h| cols.load::<NC, MASKED>(bp.add(p * n + cols.j), h));
         for (r, acc) in acc.iter_mut().enumerate() {
             let s = scale(_mm256_broadcast_ss(&*ap.add((i0 + r) * a_rs + p * a_cs)));
-            acc[0] = _mm256_fmadd_ps(s, b0, acc[0]);
-            acc[1] = _mm256_fmadd_ps(s, b1, acc[1]);
+            for (acc, &bv) in acc.iter_mut().zip(&bv) {
+                *acc = _mm256_fmadd_ps(s, bv, *acc);
+            }
         }
     }
 }
@@ -243,41 +278,42 @@ pub unsafe fn rows(
     c: &mut [f32],
     alpha: Option<f32>,
 ) {
-    // Column chunks outer: the k×16 block of b stays in L1 while every tile of rows uses it.
-    let chunks = n / 16;
-    for ch in 0..chunks {
-        let j = ch * 16;
-        let mut i = 0;
-        while i < m {
-            let mr = (m - i).min(6);
-            match mr {
-                6 => rows_tile::<6>(n, k, a, strides, b, c, (i, j), alpha),
-                5 => rows_tile::<5>(n, k, a, strides, b, c, (i, j), alpha),
-                4 => rows_tile::<4>(n, k, a, strides, b, c, (i, j), alpha),
-                3 => rows_tile::<3>(n, k, a, strides, b, c, (i, j), alpha),
-                2 => rows_tile::<2>(n, k, a, strides, b, c, (i, j), alpha),
-                _ => rows_tile::<1>(n, k, a, strides, b, c, (i, j), alpha),
+    // Column blocks outer: the k×16 block of b stays in L1 while every tile of rows uses it.
+    // Blocks of 16 columns, then one of 8 if that many are left, then one of the rest, masked.
+    macro_rules! block {
+        ($nc:literal, $masked:literal, $cols:expr) => {{
+            let mut i = 0;
+            while i < m {
+                let mr = (m - i).min(6);
+                let (a, b, c, cols) = (a, b, &mut *c, $cols);
+                match mr {
+                    6 => rows_tile::<6, $nc, $masked>(n, k, a, strides, b, c, i, cols, alpha),
+                    5 => rows_tile::<5, $nc, $masked>(n, k, a, strides, b, c, i, cols, alpha),
+                    4 => rows_tile::<4, $nc, $masked>(n, k, a, strides, b, c, i, cols, alpha),
+                    3 => rows_tile::<3, $nc, $masked>(n, k, a, strides, b, c, i, cols, alpha),
+                    2 => rows_tile::<2, $nc, $masked>(n, k, a, strides, b, c, i, cols, alpha),
+                    _ => rows_tile::<1, $nc, $masked>(n, k, a, strides, b, c, i, cols, alpha),
+                }
+                i += mr;
             }
-            i += mr;
-        }
+        }};
     }
-    let (a_rs, a_cs) = strides;
-    for i in 0..m {
-        for j in chunks * 16..n {
-            let c = &mut c[i * n + j];
-            match alpha {
-                None => {
-                    *c = 0.0;
-                    for p in 0..k {
-                        *c = a[i * a_rs + p * a_cs].mul_add(b[p * n + j], *c);
-                    }
-                }
-                Some(alpha) => {
-                    for p in 0..k {
-                        *c = (alpha * a[i * a_rs + p * a_cs]).mul_add(b[p * n + j], *c);
-                    }
-                }
-            }
-        }
+    let all = _mm256_set1_epi32(-1);
+    let mut j = 0;
+    while j + 16 <= n {
+        block!(2, false, Columns { j, mask: all });
+        j += 16;
+    }
+    if j + 8 <= n {
+        block!(1, false, Columns { j, mask: all });
+        j += 8;
+    }
+    if j < n {
+        let left = (n - j) as i32;
+        let mask = _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(left),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        );
+        block!(1, true, Columns { j, mask });
     }
 }
