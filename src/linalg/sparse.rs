@@ -16,13 +16,19 @@ use super::avx2::reduce_lanes;
 use crate::data::SparseImage;
 use std::arch::x86_64::*;
 
-/// Runs `$body` for the columns of a row of `$stride` (a multiple of 8) in blocks of 16 (2
-/// registers, `$nc` = 2) and, if 8 are left, one block of 8 (`$nc` = 1), `$col` the block's
-/// first column.
+/// Runs `$body` for the columns of a row of `$stride` (a multiple of 8) in blocks of 32 (4
+/// registers, `$nc` = 4), then, if that many are left, one of 16 (`$nc` = 2) and one of 8
+/// (`$nc` = 1), `$col` the block's first column. The wider the block, the fewer times a sample's
+/// entries of the index are read.
 macro_rules! column_blocks {
     ($stride:expr, |$col:ident, $nc:ident| $body:expr) => {{
         let mut $col = 0;
-        while $col + 16 <= $stride {
+        while $col + 32 <= $stride {
+            const $nc: usize = 4;
+            $body;
+            $col += 32;
+        }
+        if $col + 16 <= $stride {
             const $nc: usize = 2;
             $body;
             $col += 16;
@@ -52,14 +58,24 @@ pub unsafe fn forward(
     z: &mut [f32],
 ) {
     debug_assert!(stride % 8 == 0 && bias.len() >= stride && z.len() >= stride);
-    column_blocks!(stride, |col, NC| forward_columns::<NC>(
+    // 4·NC independent sums at a time keep both FMA units busy; 8·NC would not fit the registers.
+    column_blocks!(stride, |col, NC| forward_columns::<
+        NC,
+        {
+            if NC > 2 {
+                2
+            } else {
+                4
+            }
+        },
+    >(
         image, table, wt, stride, col, bias, z
     ));
 }
 
-/// [`forward`] for the `8·NC` results from `col` on.
+/// [`forward`] for the `8·NC` results from `col` on, `G` lanes at a time.
 #[inline(always)]
-unsafe fn forward_columns<const NC: usize>(
+unsafe fn forward_columns<const NC: usize, const G: usize>(
     image: &SparseImage<'_>,
     table: &[f32; 256],
     wt: &[f32],
@@ -73,10 +89,9 @@ unsafe fn forward_columns<const NC: usize>(
     let w = |k: u16, h: usize| _mm256_loadu_ps(wt.as_ptr().add(k as usize * stride + col + 8 * h));
     let len = image.len;
     let mut lanes = [[_mm256_setzero_ps(); NC]; 8];
-    // Four lanes at a time: 4·NC independent sums keep both FMA units busy.
-    for half in 0..2 {
-        let first = 4 * half * len;
-        let mut acc = [[_mm256_setzero_ps(); NC]; 4];
+    for group in 0..8 / G {
+        let first = G * group * len;
+        let mut acc = [[_mm256_setzero_ps(); NC]; G];
         for i in 0..len {
             for (l, acc) in acc.iter_mut().enumerate() {
                 let at = first + l * len + i;
@@ -87,7 +102,7 @@ unsafe fn forward_columns<const NC: usize>(
                 }
             }
         }
-        lanes[4 * half..4 * half + 4].copy_from_slice(&acc);
+        lanes[G * group..G * (group + 1)].copy_from_slice(&acc);
     }
     // h picks the register of 8 columns in every lane's sum: indices read plainer here.
     #[allow(clippy::needless_range_loop)]
