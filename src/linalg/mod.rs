@@ -17,7 +17,7 @@
 //! - `matmul_a_bt` computes each result as a dot product of two contiguous rows, a 2×4 tile of
 //!   them at a time, each with 8 partial sums (one register) added pairwise at the end.
 //! - `matmul_at_b` and `matmul_a_b` compute each result row as a sum of scaled rows of B, 16
-//!   columns and 6 rows at a time.
+//!   columns and 6 rows at a time (the last columns 8 at a time, then the rest under a mask).
 //!
 //! Everything else — f64 (gradient checks), other CPUs (`gemm` has NEON kernels, for example),
 //! and products above [`GEMM_THRESHOLD`] multiply-adds — goes to the `gemm` crate, its result

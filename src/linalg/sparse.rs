@@ -58,19 +58,12 @@ pub unsafe fn forward(
     z: &mut [f32],
 ) {
     debug_assert!(stride % 8 == 0 && bias.len() >= stride && z.len() >= stride);
-    // 4·NC independent sums at a time keep both FMA units busy; 8·NC would not fit the registers.
-    column_blocks!(stride, |col, NC| forward_columns::<
-        NC,
-        {
-            if NC > 2 {
-                2
-            } else {
-                4
-            }
-        },
-    >(
-        image, table, wt, stride, col, bias, z
-    ));
+    column_blocks!(stride, |col, NC| {
+        // G lanes at a time: 4·NC independent sums keep both FMA units busy, 8·NC would not
+        // fit the registers.
+        const G: usize = if NC > 2 { 2 } else { 4 };
+        forward_columns::<NC, G>(image, table, wt, stride, col, bias, z)
+    });
 }
 
 /// [`forward`] for the `8·NC` results from `col` on, `G` lanes at a time.
