@@ -19,7 +19,7 @@
 //! Softmax is the one activation that mixes a layer's neurons, so the backward step works on a
 //! whole row: `∂C/∂z_j = a_j (∂C/∂a_j − Σ_i a_i ∂C/∂a_i)`.
 
-use crate::linalg::with_avx2;
+use crate::kernels::with_avx2;
 use crate::Real;
 use serde::{Deserialize, Serialize};
 

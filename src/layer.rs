@@ -1,7 +1,7 @@
 //! A dense (fully connected) layer: its forward pass, equations (2) and (3), and right below it
 //! its backward pass, the chain rule of the notes.
 
-use crate::linalg::{add_scaled_at_b, axpy, matmul_a_b, matmul_a_bt_plus_bias, matmul_at_b};
+use crate::kernels::{add_scaled_at_b, axpy, matmul_a_b, matmul_a_bt_plus_bias, matmul_at_b};
 use crate::{Activation, Real};
 
 /// One layer L: `n_out` neurons, each connected to all `n_in` neurons of layer L−1.

@@ -41,52 +41,52 @@
 //! ```
 #![warn(missing_docs)]
 
+// The notes' mathematics: one concept a file, names from the equations.
 mod activation;
 mod architecture;
-pub mod augment;
-pub mod checkpoint;
 mod cost;
-pub mod data;
 mod dropout;
-mod error;
 pub mod gradcheck;
 mod init;
 mod layer;
-pub mod linalg;
 pub mod model_io;
 mod network;
-mod optim;
+
+// Numbers and randomness under everything.
+mod error;
 mod real;
 mod rng;
-pub mod schedule;
-mod sparse_first_layer;
-mod train;
+
+// Data: IDX files, the bundled MNIST, datasets and batching.
+pub mod data;
+
+// Training: the loop, its step (the one door to the fast path), optimisers, schedules,
+// augmentation, checkpoints.
+pub mod train;
+
+// The fast kernels (dense, sparse, threads); only the thread count is public.
+mod kernels;
+
+// Looking inside: your own digit, statistics, pictures and the worked example.
+pub mod inspect;
+
+// The draw-a-digit page behind `backprop serve` (routes and JSON; the CLI owns the socket).
+pub mod serve;
 
 pub use activation::Activation;
 pub use architecture::{Architecture, MAX_PARAMETERS};
-pub use augment::Augment;
-pub use checkpoint::Checkpoint;
 pub use cost::Cost;
 pub use data::{Dataset, Mnist};
 pub use dropout::Dropout;
 pub use error::{Error, Result};
 pub use init::Init;
+pub use kernels::{set_threads, threads, GEMM_THRESHOLD};
 pub use layer::{Dense, LayerGradient};
 pub use network::{argmax, Gradient, Network, Workspace};
-pub use optim::{Method, Optim, OptimState, Optimizer, OptimizerConfig};
 pub use real::Real;
 pub use rng::Rng;
-pub use schedule::Schedule;
 pub use train::{
-    check_fits, evaluate, train, train_from, EpochReport, Evaluation, History, Monitor, Progress,
-    Stop, TrainConfig, TrainState,
+    check_fits, evaluate, train, train_from, Augment, Checkpoint, EpochReport, Evaluation, History,
+    Method, Monitor, Optim, OptimState, Optimizer, OptimizerConfig, Progress, Schedule, Stop,
+    TrainConfig, TrainState,
 };
-
-// Issue 5, "look inside": your own digit, pictures, statistics and the worked example.
-pub mod explain;
-pub mod preprocess;
-pub mod report;
-pub mod stats;
-
-// Issue 6: the draw-a-digit page behind `backprop serve` (routes and JSON; the CLI owns the socket).
-pub mod serve;

@@ -6,9 +6,9 @@
 //! with matrix products and no allocation; training uses them, and tests check them against
 //! the reference.
 
-use crate::data::SparseImage;
 use crate::layer::{Dense, LayerGradient, PrevLayer};
-use crate::sparse_first_layer::SparseFirstLayer;
+use crate::train::sparse::SparseFirstLayer;
+use crate::train::sparse::SparseImage;
 use crate::{Architecture, Cost, Dropout, Error, Init, Real, Result, Rng};
 
 /// A feed-forward network of dense layers.

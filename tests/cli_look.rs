@@ -4,8 +4,8 @@
 mod common;
 
 use assert_cmd::Command;
-use backprop::preprocess::GreyImage;
-use backprop::report::svg::png;
+use backprop::inspect::preprocess::GreyImage;
+use backprop::inspect::report::svg::png;
 use std::path::{Path, PathBuf};
 
 fn backprop() -> Command {

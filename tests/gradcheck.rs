@@ -374,7 +374,7 @@ fn fused_gradient_descent_equals_backprop_then_the_optimisers_step() {
     case::<f64>(vec![784, 16, 16, 10], Activation::Sigmoid, 10, true, true);
 }
 
-/// Whether this CPU runs the AVX2 kernels of `src/linalg/avx2.rs`.
+/// Whether this CPU runs the AVX2 kernels of `src/kernels/avx2.rs`.
 fn avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     return is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");

@@ -2,8 +2,8 @@
 //! dark on light, off-centre, RGB PNG) must come back through `preprocess` to what the network
 //! says about the originals.
 
-use backprop::preprocess::{to_mnist, GreyImage};
-use backprop::report::svg::png;
+use backprop::inspect::preprocess::{to_mnist, GreyImage};
+use backprop::inspect::report::svg::png;
 use backprop::{train, Architecture, Init, Mnist, Monitor, Network, OptimizerConfig, TrainConfig};
 
 /// How a 28×28 digit is enlarged.

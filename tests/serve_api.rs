@@ -1,7 +1,7 @@
 //! The JSON API behind `backprop serve`, called as a plain function: what a drawing gives, and
 //! what every kind of bad request gets back.
 
-use backprop::preprocess::{to_mnist, GreyImage};
+use backprop::inspect::preprocess::{to_mnist, GreyImage};
 use backprop::serve::{handle, shares, Response, MAX_BODY, MAX_DRAWING_SIDE, STRONGEST};
 use backprop::{Architecture, Init, Network};
 use serde_json::{json, Value};

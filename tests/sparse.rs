@@ -1,5 +1,5 @@
 //! Plain gradient descent on byte images skips the zero pixels in the first layer (see
-//! `src/sparse_first_layer.rs`). These tests hold it to the dense path: the same data given as
+//! `src/train/sparse/layer.rs`). These tests hold it to the dense path: the same data given as
 //! floats (which the sparse path never takes) must give the same model, bit for bit.
 
 use backprop::{

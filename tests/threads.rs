@@ -2,8 +2,8 @@
 //! count is process-wide.
 
 use backprop::{
-    linalg, train, Activation, Architecture, Cost, Init, Method, Mnist, Monitor, Network,
-    OptimizerConfig, TrainConfig,
+    train, Activation, Architecture, Cost, Init, Method, Mnist, Monitor, Network, OptimizerConfig,
+    TrainConfig,
 };
 
 /// The tests here take turns: the thread count is process-wide.
@@ -11,7 +11,7 @@ static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn train_with(threads: usize, layers: &[usize], batch_size: usize) -> (Vec<u32>, f64) {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    linalg::set_threads(threads);
+    backprop::set_threads(threads);
     let m = Mnist::bundled().unwrap();
     let data = m.train.head(3_000);
     let test = m.test.head(1_000);
@@ -51,7 +51,7 @@ fn train_with(threads: usize, layers: &[usize], batch_size: usize) -> (Vec<u32>,
 #[test]
 fn one_or_two_threads_give_the_same_model_bit_for_bit() {
     // Wide enough and batched enough that the large products go to the GEMM shared by threads.
-    const { assert!(128 * 512 * 784 > linalg::GEMM_THRESHOLD) };
+    const { assert!(128 * 512 * 784 > backprop::GEMM_THRESHOLD) };
     let (one, cost_one) = train_with(1, &[784, 512, 10], 128);
     let (two, cost_two) = train_with(2, &[784, 512, 10], 128);
     assert!(one == two, "the weights differ between 1 and 2 threads");
@@ -64,7 +64,7 @@ fn cutting_a_product_for_threads_never_changes_how_gemm_cuts_its_sums() {
     // GEMM threshold. One thread computes all 96 rows; two compute 48 each, three 32: blocks
     // below 65×65, for which gemm itself would cut the sums differently (512 + 272 terms
     // instead of 392 + 392) if it were given sums that long.
-    const { assert!(96 * 48 * 784 > linalg::GEMM_THRESHOLD) };
+    const { assert!(96 * 48 * 784 > backprop::GEMM_THRESHOLD) };
     let (one, cost_one) = train_with(1, &[784, 48, 10], 96);
     for threads in [2, 3] {
         let (more, cost_more) = train_with(threads, &[784, 48, 10], 96);

@@ -2,8 +2,8 @@
 
 use super::{data, percent};
 use anyhow::Context;
-use backprop::report::eval::{confusion_svg, mistakes_svg, weights_svg};
-use backprop::stats::{per_class, worst_mistakes};
+use backprop::inspect::report::eval::{confusion_svg, mistakes_svg, weights_svg};
+use backprop::inspect::stats::{per_class, worst_mistakes};
 use backprop::{check_fits, evaluate, model_io};
 use clap::Args;
 use serde_json::json;

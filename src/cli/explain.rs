@@ -1,7 +1,7 @@
 //! `backprop explain`: the notes' worked example, step by step, every number computed by the
-//! library (`backprop::explain`).
+//! library (`backprop::inspect::explain`).
 
-use backprop::explain::{self, ChainConfig, ChainTrace, LayerConfig, LayerTrace};
+use backprop::inspect::explain::{self, ChainConfig, ChainTrace, LayerConfig, LayerTrace};
 use clap::Args;
 use serde_json::json;
 use std::io::Write;

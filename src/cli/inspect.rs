@@ -1,7 +1,7 @@
 //! `backprop inspect`: what is inside a model file.
 
+use backprop::inspect::stats::{histogram, Summary};
 use backprop::model_io;
-use backprop::stats::{histogram, Summary};
 use clap::Args;
 use serde_json::json;
 use std::io::Write;

@@ -1,7 +1,7 @@
 //! `backprop plot`: training curves from a training log.
 
 use anyhow::Context;
-use backprop::report::curves::{curves_svg, parse_log};
+use backprop::inspect::report::curves::{curves_svg, parse_log};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;

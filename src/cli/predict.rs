@@ -1,7 +1,7 @@
 //! `backprop predict`: the network's answer for your own handwritten digit.
 
 use anyhow::{bail, Context};
-use backprop::preprocess::{self, load_digit, SIDE};
+use backprop::inspect::preprocess::{self, load_digit, SIDE};
 use backprop::{model_io, Activation};
 use clap::Args;
 use serde_json::json;

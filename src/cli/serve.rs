@@ -2,7 +2,7 @@
 //! `backprop::serve::handle`; this file owns the socket and the size limit on reading bodies.
 
 use anyhow::{anyhow, bail};
-use backprop::preprocess::SIDE;
+use backprop::inspect::preprocess::SIDE;
 use backprop::serve::{handle, too_large, MAX_BODY};
 use backprop::{model_io, Network};
 use clap::Args;

@@ -1,7 +1,7 @@
 //! A labelled dataset for classification, and how mini-batches are cut from it.
 
-use super::SparseImages;
-use crate::linalg::scale_bytes;
+use crate::kernels::scale_bytes;
+use crate::train::sparse::SparseImages;
 use crate::{Error, Real, Result};
 use std::sync::OnceLock;
 
@@ -202,10 +202,10 @@ impl Dataset {
                     scale_bytes(&pixels[i * n..(i + 1) * n], scale, row);
                 };
                 // Large batches share the rows among the threads (the same numbers either way).
-                if crate::linalg::threads() > 1 && indices.len() >= 64 {
+                if crate::kernels::threads() > 1 && indices.len() >= 64 {
                     const ROWS: usize = 16;
-                    let outs = crate::linalg::Parts::new(&mut out[..indices.len() * n]);
-                    crate::linalg::for_each_part(indices.len().div_ceil(ROWS), &|p| {
+                    let outs = crate::kernels::Parts::new(&mut out[..indices.len() * n]);
+                    crate::kernels::for_each_part(indices.len().div_ceil(ROWS), &|p| {
                         let samples = &indices[p * ROWS..((p + 1) * ROWS).min(indices.len())];
                         let ahead = next.len().min(p * ROWS)..next.len().min((p + 1) * ROWS);
                         self.prefetch(&next[ahead]);

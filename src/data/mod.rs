@@ -3,9 +3,7 @@
 mod dataset;
 pub mod idx;
 mod mnist;
-pub mod sparse;
 
 pub use dataset::Dataset;
 pub use idx::{read_idx, Idx};
 pub use mnist::Mnist;
-pub use sparse::{SparseImage, SparseImages};

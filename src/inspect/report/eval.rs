@@ -2,7 +2,7 @@
 //! worst mistakes, and the first layer's weights as images.
 
 use super::svg::{diverging, hex, png, ramp, Anchor, Svg};
-use crate::stats::{per_class, Mistake};
+use crate::inspect::stats::{per_class, Mistake};
 use crate::{Dataset, Dense, Real};
 
 /// White to dark blue.

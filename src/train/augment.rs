@@ -12,7 +12,7 @@
 //! uniform(−1, 1) displacements smoothed by a Gaussian of width σ and magnified by α (Simard's
 //! elastic distortion; α = 0 turns it off).
 
-use crate::linalg::matmul_a_bt;
+use crate::kernels::matmul_a_bt;
 use crate::{Error, Real, Result, Rng};
 use serde::{Deserialize, Serialize};
 

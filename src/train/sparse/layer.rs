@@ -7,12 +7,12 @@
 //! first layer's work, which is nearly all the work of the notes' network.
 //!
 //! While an epoch runs, the layer's weights live here input-major (the weights leaving one
-//! input side by side, see [`crate::linalg::sparse`]); [`SparseFirstLayer::store`] writes them
+//! input side by side, see [`crate::kernels::sparse`]); [`SparseFirstLayer::store`] writes them
 //! back to the [`Dense`] layer. Every number is the one the dense path computes, bit for bit
-//! (but for the sign of a weight that is exactly zero, see [`crate::linalg::sparse`]).
+//! (but for the sign of a weight that is exactly zero, see [`crate::kernels::sparse`]).
 
-use crate::data::SparseImage;
-use crate::linalg::{self, GEMM_THRESHOLD};
+use crate::kernels::{self, GEMM_THRESHOLD};
+use crate::train::sparse::SparseImage;
 use crate::{Dense, Real};
 
 /// The first layer's weights input-major, its gradient, and the buffers of a step.
@@ -42,7 +42,7 @@ impl SparseFirstLayer {
     /// product small enough for the dense path's own AVX2 kernels (at most [`GEMM_THRESHOLD`]
     /// multiply-adds; above it `gemm` sums in another order).
     pub(crate) fn new<T: Real>(layer: &Dense<T>, batch: usize) -> Option<Self> {
-        let f32_here = linalg::as_f32(&layer.weights).is_some() && linalg::avx2_fma();
+        let f32_here = kernels::as_f32(&layer.weights).is_some() && kernels::avx2_fma();
         let small = batch * layer.n_in * layer.n_out <= GEMM_THRESHOLD;
         if !f32_here || !small || !cfg!(target_arch = "x86_64") {
             return None;
@@ -67,7 +67,7 @@ impl SparseFirstLayer {
         if self.loaded {
             return;
         }
-        let w = linalg::as_f32(&layer.weights).expect("checked in new");
+        let w = kernels::as_f32(&layer.weights).expect("checked in new");
         let wt = self.wt.get_mut();
         for (j, row) in w.chunks_exact(self.n_in).enumerate() {
             for (k, &v) in row.iter().enumerate() {
@@ -83,7 +83,7 @@ impl SparseFirstLayer {
         if !self.loaded {
             return;
         }
-        let w = linalg::as_f32_mut(&mut layer.weights).expect("checked in new");
+        let w = kernels::as_f32_mut(&mut layer.weights).expect("checked in new");
         let wt = self.wt.get();
         for (j, row) in w.chunks_exact_mut(self.n_in).enumerate() {
             for (k, v) in row.iter_mut().enumerate() {
@@ -103,16 +103,16 @@ impl SparseFirstLayer {
     ) {
         self.load(layer);
         let n_out = self.n_out;
-        let bias = linalg::as_f32(&layer.biases).expect("checked in new");
+        let bias = kernels::as_f32(&layer.biases).expect("checked in new");
         self.bias[..n_out].copy_from_slice(bias);
-        let a = linalg::as_f32_mut(&mut a[..images.len() * n_out]).expect("checked in new");
+        let a = kernels::as_f32_mut(&mut a[..images.len() * n_out]).expect("checked in new");
         for (image, a) in images.iter().zip(a.chunks_exact_mut(n_out)) {
             assert_eq!(image.n_inputs, self.n_in, "an image of another size");
             // SAFETY: the CPU has AVX2 and FMA (checked in new), the image lists pixels up to
             // its n_inputs, which is n_in, and the buffers are (n_in + 1) × stride or stride.
             #[cfg(target_arch = "x86_64")]
             unsafe {
-                linalg::sparse::forward(
+                kernels::sparse::forward(
                     image,
                     &self.table,
                     self.wt.get(),
@@ -132,8 +132,8 @@ impl SparseFirstLayer {
     pub(crate) fn sgd_step<T: Real>(&mut self, images: &[SparseImage<'_>], dc_dz: &[T], eta: T) {
         assert!(self.loaded, "a step before the forward pass");
         let (n_in, n_out, stride) = (self.n_in, self.n_out, self.stride);
-        let dc_dz = linalg::as_f32(&dc_dz[..images.len() * n_out]).expect("checked in new");
-        let eta = linalg::as_f32(std::slice::from_ref(&eta)).expect("checked in new")[0];
+        let dc_dz = kernels::as_f32(&dc_dz[..images.len() * n_out]).expect("checked in new");
+        let eta = kernels::as_f32(std::slice::from_ref(&eta)).expect("checked in new")[0];
         for (step, delta) in self
             .steps
             .chunks_exact_mut(stride)
@@ -150,7 +150,7 @@ impl SparseFirstLayer {
             // its n_inputs, which is n_in, and the buffers are (n_in + 1) × stride and stride.
             #[cfg(target_arch = "x86_64")]
             unsafe {
-                linalg::sparse::descend(image.all, image.values, &self.table, step, wt, stride);
+                kernels::sparse::descend(image.all, image.values, &self.table, step, wt, stride);
             }
         }
     }

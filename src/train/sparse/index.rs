@@ -3,7 +3,7 @@
 //! Four fifths of an MNIST image's pixels are 0, and a zero input adds exactly nothing, both to
 //! a first-layer neuron's weighted input z_j = Σ_k w_jk x_k + b_j and to the gradient
 //! ∂C/∂w_jk = Σ_samples ∂C/∂z_j · x_k. This index lists, for every image, the pixels that are
-//! not zero, so that the first layer's kernels in `crate::linalg::sparse` touch only those.
+//! not zero, so that the first layer's kernels in `crate::kernels::sparse` touch only those.
 //!
 //! The lists are laid out to give the same sums, bit for bit, as the dense kernels: those add
 //! a dot product of 784 terms as 8 partial sums, partial sum l taking the terms k ≡ l (mod 8)

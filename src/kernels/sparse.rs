@@ -1,4 +1,4 @@
-//! The first layer's two products when most inputs are zero (see [`crate::data::SparseImages`]),
+//! The first layer's two products when most inputs are zero (see [`crate::train::sparse::SparseImages`]),
 //! with AVX2 and FMA: only the non-zero inputs are read, and every result is the one the dense
 //! kernels of `avx2.rs` compute, bit for bit.
 //!
@@ -13,7 +13,7 @@
 //! contiguous run, and one input's contribution to all neurons is a few vector multiply-adds.
 
 use super::avx2::reduce_lanes;
-use crate::data::SparseImage;
+use crate::train::sparse::SparseImage;
 use std::arch::x86_64::*;
 
 /// Runs `$body` for the columns of a row of `$stride` (a multiple of 8) in blocks of 32 (4

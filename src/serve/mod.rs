@@ -12,7 +12,7 @@
 //! network's one-sample [`Network::feedforward`] layer by layer (equations (2) and (3)).
 //! Bad requests get a 4xx status and `{"error": "..."}`; nothing a client sends can panic here.
 
-use crate::preprocess::{self, GreyImage, SIDE};
+use crate::inspect::preprocess::{self, GreyImage, SIDE};
 use crate::{argmax, Activation, Network};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -25,7 +25,7 @@ pub const MAX_DRAWING_SIDE: usize = 1024;
 pub const STRONGEST: usize = 3;
 
 /// The page, embedded in the binary.
-pub const INDEX_HTML: &str = include_str!("serve/index.html");
+pub const INDEX_HTML: &str = include_str!("index.html");
 
 /// An HTTP answer: status, content type, body.
 #[derive(Clone, Debug, PartialEq)]

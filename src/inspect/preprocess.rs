@@ -339,7 +339,7 @@ pub fn grey_png(width: usize, height: usize, pixels: &[f32], scale: usize) -> Ve
         .iter()
         .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
         .collect();
-    crate::report::svg::png(width, height, 1, &bytes, scale)
+    crate::inspect::report::svg::png(width, height, 1, &bytes, scale)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 //! Biases follow the same rules without the λ and d terms: regularisation shrinks weights only,
 //! as in Nielsen's chapter 3.
 
-use crate::linalg::{axpy, with_avx2};
+use crate::kernels::{axpy, with_avx2};
 use crate::{Error, Gradient, Network, Real, Result};
 use serde::{Deserialize, Serialize};
 
@@ -433,11 +433,11 @@ impl<T: Real> Adam<T> {
         let decay = T::from_f64(decay);
         // Each parameter's update is its own, so sharing them out changes no result.
         const CHUNK: usize = 1 << 14;
-        if crate::linalg::threads() > 1 && w.len() > 2 * CHUNK {
-            use crate::linalg::Parts;
+        if crate::kernels::threads() > 1 && w.len() > 2 * CHUNK {
+            use crate::kernels::Parts;
             let (ws, ms, ss) = (Parts::new(w), Parts::new(m), Parts::new(s));
             let len = g.len();
-            crate::linalg::for_each_part(len.div_ceil(CHUNK), &|p| {
+            crate::kernels::for_each_part(len.div_ceil(CHUNK), &|p| {
                 let run = p * CHUNK..((p + 1) * CHUNK).min(len);
                 // SAFETY: every part takes its own run of parameters.
                 let (w, m, s) = unsafe {

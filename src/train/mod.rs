@@ -2,12 +2,20 @@
 //! epoch; change the learning rate on schedule; stop early when validation stops improving;
 //! report through [`Progress`]. The library never prints.
 
-use crate::augment::Augmenter;
-use crate::sparse_first_layer::SparseFirstLayer;
-use crate::{
-    Augment, Dataset, Dropout, Error, Gradient, Network, Optimizer, Real, Result, Rng, Schedule,
-    Workspace,
-};
+pub mod augment;
+pub mod checkpoint;
+mod optim;
+pub mod schedule;
+pub(crate) mod sparse;
+
+pub use augment::Augment;
+pub use checkpoint::Checkpoint;
+pub use optim::{Method, Optim, OptimState, Optimizer, OptimizerConfig};
+pub use schedule::Schedule;
+
+use crate::train::sparse::SparseFirstLayer;
+use crate::{Dataset, Dropout, Error, Gradient, Network, Real, Result, Rng, Workspace};
+use augment::Augmenter;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -549,10 +557,10 @@ impl<T: Real> TrainState<T> {
         }
         if let Schedule::Plateau { patience } = config.schedule {
             if self.since_change >= patience {
-                let eta = self.plateau_eta.unwrap_or(eta0) * crate::schedule::PLATEAU_FACTOR;
+                let eta = self.plateau_eta.unwrap_or(eta0) * schedule::PLATEAU_FACTOR;
                 self.plateau_eta = Some(eta);
                 self.since_change = 0;
-                if eta < eta0 * crate::schedule::PLATEAU_STOP {
+                if eta < eta0 * schedule::PLATEAU_STOP {
                     self.history.stop = Stop::LearningRateExhausted;
                 }
             }

@@ -1,0 +1,8 @@
+//! Looking inside a network: your own digit as the network sees it ([`preprocess`]), statistics
+//! of weights and mistakes ([`stats`]), pictures ([`report`]) and the notes' worked example of the
+//! chain rule ([`explain`]).
+
+pub mod explain;
+pub mod preprocess;
+pub mod report;
+pub mod stats;
