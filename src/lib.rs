@@ -21,7 +21,7 @@
 //! | ∂C/∂w = (1/n) Σ_k ∂C_k/∂w over the samples | [`Network::backprop_batch`] |
 //! | θ^(t+1) = θ^t − η ∇C(θ^t) | [`Optim`] with [`Method::Sgd`] |
 //! | "backpropagation is gradient descent with an efficient way to compute the gradient" | [`train()`] |
-//! | what the default `backprop train` runs: θ ← θ − η∇C for each mini-batch, in one pass | the training step chosen once per run (`src/train/step.rs`): plain SGD fused into backpropagation, each layer stepped as soon as its δ is known ([`Dense::sgd_step_batch`]), and a first layer that visits only the non-zero pixels (`src/train/sparse/`) |
+//! | what the default `backprop train` runs: θ ← θ − η∇C for each mini-batch, in one pass | the training step chosen once per run (`Step` in `src/train/step.rs`): plain SGD fused into backpropagation, each layer stepped as soon as its δ is known ([`train::step::fused_sgd`], [`Dense::sgd_step_batch`]), and a first layer that visits only the non-zero pixels (`src/train/sparse/`) |
 //!
 //! [`Network::backprop`] is the notes' chain rule, sample by sample, loop by loop: the reference.
 //! [`Network::backprop_batch`] does the same for a whole mini-batch with matrix products, and the
@@ -66,6 +66,7 @@ mod init;
 mod layer;
 pub mod model_io;
 mod network;
+mod workspace;
 
 // Numbers and randomness under everything.
 mod error;
@@ -97,14 +98,15 @@ pub use error::{Error, Result};
 pub use init::Init;
 pub use kernels::{set_threads, threads, GEMM_THRESHOLD};
 pub use layer::{Dense, LayerGradient};
-pub use network::{argmax, Gradient, Network, Workspace};
+pub use network::{argmax, Gradient, Network};
 pub use real::Real;
 pub use rng::Rng;
 pub use train::{
     check_fits, evaluate, train, train_from, Augment, Checkpoint, EpochReport, Evaluation, History,
-    Method, Monitor, Optim, OptimState, Optimizer, OptimizerConfig, Progress, Schedule, Stop,
-    TrainConfig, TrainState,
+    Method, Monitor, Optim, OptimState, OptimizerConfig, Progress, Schedule, Stop, TrainConfig,
+    TrainState,
 };
+pub use workspace::Workspace;
 
 // The README's Rust example is compiled with the doc tests, so it cannot go stale.
 #[cfg(doctest)]
