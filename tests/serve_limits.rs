@@ -245,7 +245,9 @@ fn many_clients_holding_large_bodies_are_bounded_in_threads_and_memory() {
     let rss_kb = server.status("VmRSS");
     let threads = server.status("Threads");
     assert!(rss_kb < 64 << 10, "RSS {rss_kb} kB");
-    assert!(threads <= 256 + 4, "{threads} threads");
+    // 256 connections at most, plus the main thread and those of connections just closed to
+    // make room, which end a moment later.
+    assert!(threads <= 256 + 16, "{threads} threads");
     // Meanwhile others are answered.
     let (status, _) = http::request(port, "GET", "/api/model", None);
     assert_eq!(status, 200);
@@ -278,19 +280,17 @@ fn keep_alive_answers_are_not_held_back_by_nagle() {
     );
 }
 
-#[test]
-fn thirty_two_keep_alive_clients_at_once_all_get_answers_without_stalls() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Served::start(&model(&dir));
-    let port = server.port;
+/// `clients` keep-alive clients posting drawings for `time`: the longest any request waited.
+fn keep_alive_clients(port: u16, clients: usize, time: Duration) -> Duration {
     let request = post(port, "/api/predict", &drawing());
-    let clients: Vec<_> = (0..32)
+    let until = Instant::now() + time;
+    let clients: Vec<_> = (0..clients)
         .map(|_| {
             let request = request.clone();
             std::thread::spawn(move || {
                 let mut s = connect(port);
                 let mut worst = Duration::ZERO;
-                for _ in 0..15 {
+                while Instant::now() < until {
                     let t = Instant::now();
                     s.write_all(&request).unwrap();
                     assert_eq!(answer(&mut s).0, 200);
@@ -300,12 +300,23 @@ fn thirty_two_keep_alive_clients_at_once_all_get_answers_without_stalls() {
             })
         })
         .collect();
-    let worst = clients
+    clients
         .into_iter()
         .map(|c| c.join().unwrap())
         .max()
-        .unwrap();
-    // The stall this catches lasted 8 to 10 s (connections unanswered until others closed).
+        .unwrap()
+}
+
+#[test]
+fn thirty_two_keep_alive_clients_all_get_answers_without_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start(&model(&dir));
+    // A first wave, then a pause: tiny_http's pool lost connections to threads that were
+    // ending after 5 s idle, and left them unanswered until other connections closed.
+    keep_alive_clients(server.port, 8, Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(4900));
+    let worst = keep_alive_clients(server.port, 32, Duration::from_secs(3));
+    // The stall this catches lasted 8 to 10 s.
     assert!(worst < Duration::from_secs(3), "a request waited {worst:?}");
 }
 

@@ -352,7 +352,8 @@ impl Chunked {
                 }
                 Chunk::Size | Chunk::Trailer(_) => {
                     let Some(line) = rest.windows(2).position(|w| w == b"\r\n") else {
-                        if rest.len() > MAX_CHUNK_LINE {
+                        // A line of MAX_CHUNK_LINE bytes may still be waiting for its LF.
+                        if rest.len() > MAX_CHUNK_LINE + 1 {
                             return refuse(
                                 400,
                                 format!("a chunk line exceeds {MAX_CHUNK_LINE} bytes"),
