@@ -13,6 +13,7 @@
 //! Bad requests get a 4xx status and `{"error": "..."}`; nothing a client sends can panic here.
 //! The sockets are [`server`]'s, the HTTP parsing [`http`]'s, and [`guard`] keeps other sites out.
 
+mod capacity;
 pub mod guard;
 pub mod http;
 pub mod server;

@@ -13,16 +13,15 @@
 //! answers       one write, TCP_NODELAY (no 40 ms wait for a delayed ACK), keep-alive
 //! ```
 
+use super::capacity::{Held, Leave, Registry, Semaphore, State};
 use super::guard::Guard;
 use super::http::{self, Chunked, Framing, Head, Refusal, Request};
 use super::{Response, MAX_BODY};
-use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::Thread;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How much the server takes on at once.
@@ -336,6 +335,8 @@ fn read_body(
     };
     match head.framing {
         Framing::Length(n) => {
+            // Room for the body and one read past it, so that the buffer does not double.
+            buf.reserve_exact((n + 16 * 1024).saturating_sub(buf.len()));
             while buf.len() < n {
                 more(buf)?;
             }
@@ -389,211 +390,5 @@ fn linger(stream: &TcpStream) {
             Ok(0) | Err(_) => return,
             Ok(n) => dropped += n,
         }
-    }
-}
-
-/// Bytes of the body budget held by one request, given back when dropped.
-struct Held<'a> {
-    budget: &'a AtomicUsize,
-    cap: usize,
-    bytes: usize,
-}
-
-impl<'a> Held<'a> {
-    fn take(budget: &'a AtomicUsize, cap: usize, bytes: usize) -> Option<Held<'a>> {
-        let mut held = Held {
-            budget,
-            cap,
-            bytes: 0,
-        };
-        held.grow(bytes).then_some(held)
-    }
-
-    /// Holds `total` bytes in all, if the budget has them.
-    fn grow(&mut self, total: usize) -> bool {
-        let extra = total.saturating_sub(self.bytes);
-        let ok = self
-            .budget
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                (used + extra <= self.cap).then_some(used + extra)
-            })
-            .is_ok();
-        if ok {
-            self.bytes += extra;
-        }
-        ok
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        self.budget.fetch_sub(self.bytes, Ordering::AcqRel);
-    }
-}
-
-/// A counting semaphore that lets waiters in in the order they came: at most `n` holders at
-/// once, and no request overtaken indefinitely by later ones.
-struct Semaphore {
-    queue: Mutex<Queue>,
-}
-
-struct Queue {
-    free: usize,
-    waiting: VecDeque<Arc<Waiter>>,
-}
-
-struct Waiter {
-    thread: Thread,
-    granted: AtomicBool,
-}
-
-impl Semaphore {
-    fn new(n: usize) -> Self {
-        Semaphore {
-            queue: Mutex::new(Queue {
-                free: n,
-                waiting: VecDeque::new(),
-            }),
-        }
-    }
-
-    fn acquire(&self) -> Turn<'_> {
-        let waiter = {
-            let mut q = lock(&self.queue);
-            if q.free > 0 && q.waiting.is_empty() {
-                q.free -= 1;
-                return Turn(self);
-            }
-            let w = Arc::new(Waiter {
-                thread: std::thread::current(),
-                granted: AtomicBool::new(false),
-            });
-            q.waiting.push_back(Arc::clone(&w));
-            w
-        };
-        while !waiter.granted.load(Ordering::Acquire) {
-            std::thread::park();
-        }
-        Turn(self)
-    }
-}
-
-/// A place among the semaphore's holders; handed to the next waiter when dropped.
-struct Turn<'a>(&'a Semaphore);
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        let mut q = lock(&self.0.queue);
-        match q.waiting.pop_front() {
-            Some(next) => {
-                next.granted.store(true, Ordering::Release);
-                next.thread.unpark();
-            }
-            None => q.free += 1,
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing here panics while holding a lock; a poisoned one is still consistent.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A request that has been arriving for longer than this may lose its place to a new
-/// connection when all places are taken (on loopback a whole 1 MiB body takes milliseconds).
-const SLOW: Duration = Duration::from_secs(1);
-
-/// The open connections, and what each is doing.
-#[derive(Default)]
-struct Registry {
-    slots: Mutex<Slots>,
-}
-
-#[derive(Default)]
-struct Slots {
-    next: u64,
-    open: HashMap<u64, Slot>,
-}
-
-struct Slot {
-    stream: Arc<TcpStream>,
-    state: State,
-}
-
-/// What a connection is doing, for choosing which one to close when all places are taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    /// Waiting for a request (or closing after its answer) since then: first to go.
-    Idle(Instant),
-    /// Receiving a request since then: goes once it has taken longer than [`SLOW`].
-    Reading(Instant),
-    /// With the app, or writing the answer: never closed from outside.
-    Busy,
-}
-
-impl Registry {
-    /// Registers a new connection (idle), making room if `max` are open; `None` if none of
-    /// them can go.
-    fn enter(&self, stream: &Arc<TcpStream>, max: usize) -> Option<u64> {
-        let mut slots = lock(&self.slots);
-        if slots.open.len() >= max && !evict(&mut slots) {
-            return None;
-        }
-        slots.next += 1;
-        let id = slots.next;
-        slots.open.insert(
-            id,
-            Slot {
-                stream: Arc::clone(stream),
-                state: State::Idle(Instant::now()),
-            },
-        );
-        Some(id)
-    }
-
-    fn set(&self, id: u64, state: State) {
-        if let Some(slot) = lock(&self.slots).open.get_mut(&id) {
-            slot.state = state;
-        }
-    }
-
-    fn leave(&self, id: u64) {
-        lock(&self.slots).open.remove(&id);
-    }
-
-    /// Closes the connection that has waited longest for a request, else the slowest request
-    /// over [`SLOW`]; false if there is none.
-    fn evict_idle(&self) -> bool {
-        evict(&mut lock(&self.slots))
-    }
-}
-
-fn evict(slots: &mut Slots) -> bool {
-    let now = Instant::now();
-    let oldest = slots
-        .open
-        .iter()
-        .filter_map(|(&id, s)| match s.state {
-            State::Idle(t) => Some((0, t, id)),
-            State::Reading(t) if now.duration_since(t) > SLOW => Some((1, t, id)),
-            _ => None,
-        })
-        .min();
-    let Some((_, _, id)) = oldest else {
-        return false;
-    };
-    if let Some(slot) = slots.open.remove(&id) {
-        // Its thread's read returns at once and the thread ends, closing the socket.
-        let _ = slot.stream.shutdown(Shutdown::Both);
-    }
-    true
-}
-
-/// Takes a connection out of the registry when its thread ends, however it ends.
-struct Leave<'a>(&'a Registry, u64);
-
-impl Drop for Leave<'_> {
-    fn drop(&mut self) {
-        self.0.leave(self.1);
     }
 }
