@@ -10,7 +10,7 @@ pub(crate) mod sparse;
 
 pub use augment::Augment;
 pub use checkpoint::Checkpoint;
-pub use optim::{Method, Optim, OptimState, Optimizer, OptimizerConfig};
+pub use optim::{Method, Optim, OptimState, Optimizer, OptimizerConfig, MAX_LEARNING_RATE};
 pub use schedule::Schedule;
 
 use crate::train::sparse::SparseFirstLayer;
@@ -55,15 +55,20 @@ impl Default for TrainConfig {
     }
 }
 
+/// The most epochs a run may have: every epoch's report is kept (and logged), and beyond this a
+/// run is a mistake (or `u64::MAX`), not a plan.
+pub const MAX_EPOCHS: usize = 100_000;
+
 impl TrainConfig {
     /// # Errors
-    /// [`Error::Config`] for zero epochs, a zero batch size, an early-stopping patience of 0, a
-    /// bad schedule, dropout rate or augmentation.
+    /// [`Error::Config`] for zero epochs or more than [`MAX_EPOCHS`], a zero batch size, an
+    /// early-stopping patience of 0, a bad schedule, dropout rate or augmentation.
     pub fn validate(&self) -> Result<()> {
-        if self.epochs == 0 {
-            return Err(Error::Config(
-                "the number of epochs must be at least 1".into(),
-            ));
+        if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            return Err(Error::Config(format!(
+                "the number of epochs must be from 1 to {MAX_EPOCHS}, got {}",
+                self.epochs
+            )));
         }
         if self.batch_size == 0 {
             return Err(Error::Config("the batch size must be at least 1".into()));
@@ -369,15 +374,7 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
             "early stopping and the plateau schedule watch a validation set; hold one out (e.g. --validation 10000)".into(),
         ));
     }
-    let mut sorted = state.order.clone();
-    sorted.sort_unstable();
-    if sorted.len() != data.len() || sorted.iter().enumerate().any(|(i, &j)| i != j) {
-        return Err(Error::Config(format!(
-            "the training state is for {} samples in some order, but the data has {}",
-            state.order.len(),
-            data.len()
-        )));
-    }
+    state.check(config, data.len())?;
     let mut augmenter = match (config.augment.is_on(), data.image_shape()) {
         (false, _) => None,
         (true, Some((rows, cols))) => Some(Augmenter::new(config.augment, rows, cols)?),
