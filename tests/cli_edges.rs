@@ -309,37 +309,40 @@ fn an_interrupted_run_leaves_the_previous_log_alone() {
     assert!(stderr.contains("the log so far to"), "{stderr}");
 }
 
+/// A change to a valid checkpoint.
+type Craft = fn(&mut Checkpoint);
+
 #[test]
 fn impossible_checkpoints_get_precise_errors() {
     // Item 13.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crafted.safetensors");
-    let cases: Vec<(Box<dyn Fn(&mut Checkpoint)>, &str)> = vec![
+    let cases: Vec<(Craft, &str)> = vec![
         (
-            Box::new(|c| {
+            |c| {
                 c.config.epochs = 30;
                 c.state.epoch = 99;
-            }),
+            },
             "crafted.safetensors: impossible state in the metadata: the training state is at epoch 99 of a run of 30 epochs",
         ),
         (
-            Box::new(|c| c.state.batches_done = 5000),
+            |c| c.state.batches_done = 5000,
             "the training state has done 5000 batches of epoch 1, which has 100",
         ),
         (
-            Box::new(|c| c.config.epochs = usize::MAX),
+            |c| c.config.epochs = usize::MAX,
             "bad train_config in the metadata: invalid configuration: the number of epochs must be from 1 to 100000, got 18446744073709551615",
         ),
         (
-            Box::new(|c| c.state.order[7] = c.state.order[3]),
+            |c| c.state.order[7] = c.state.order[3],
             "sample order names sample",
         ),
         (
-            Box::new(|c| c.state.order[7] = 1000),
+            |c| c.state.order[7] = 1000,
             "the training state's sample order names sample 1000, but there are 1000 (0 to 999)",
         ),
         (
-            Box::new(|c| c.extra["limit"] = 999.into()),
+            |c| c.extra["limit"] = 999.into(),
             "the training state orders 1000 samples, but the data has 999",
         ),
     ];

@@ -330,6 +330,26 @@ fn blur(field: &mut [f32], scratch: &mut [f32], kernel: &[f32], rows: usize, col
 mod tests {
     use super::*;
 
+    #[test]
+    fn limits_that_depend_on_the_image_size() {
+        let a = |shift: f64, elastic_alpha: f64| Augment {
+            shift,
+            elastic_alpha,
+            elastic_sigma: 4.0,
+            ..Default::default()
+        };
+        assert!(a(27.9, 0.0).validate_for(28, 28).is_ok());
+        assert!(a(28.0, 0.0).validate_for(28, 28).is_err());
+        assert!(a(28.0, 0.0).validate_for(56, 40).is_ok());
+        // The root mean square displacement α‖G_σ‖/√3 against a quarter of the side, 7 px:
+        // ‖G_4‖ = 0.0708, near the continuous 1/(2√π·4) = 0.0705 (taps cut at 3σ), so α = 171
+        // passes and 172 does not.
+        assert!((blur_norm(4.0) - 1.0 / (2.0 * std::f64::consts::PI.sqrt() * 4.0)).abs() < 1e-3);
+        assert!(a(0.0, 171.0).validate_for(28, 28).is_ok());
+        assert!(a(0.0, 172.0).validate_for(28, 28).is_err());
+        assert!(a(0.0, 34.0).validate_for(28, 28).is_ok());
+    }
+
     /// A 9×9 image with one bright pixel at (row, col).
     fn dot(row: usize, col: usize) -> Vec<f32> {
         let mut img = vec![0.0; 81];
