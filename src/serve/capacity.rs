@@ -273,10 +273,17 @@ mod tests {
         let c = r.enter(&streams[2], 2).unwrap();
         assert!(!lock(&r.slots).open.contains_key(&b));
         r.set(c, State::Reading(Instant::now()));
-        assert_eq!(r.enter(&streams[1], 2), None, "busy and a fresh request stay");
+        assert_eq!(
+            r.enter(&streams[1], 2),
+            None,
+            "busy and a fresh request stay"
+        );
         let long_ago = Instant::now().checked_sub(2 * SLOW).unwrap();
         r.set(c, State::Reading(long_ago));
-        assert!(r.enter(&streams[1], 2).is_some(), "a slow request gives way");
+        assert!(
+            r.enter(&streams[1], 2).is_some(),
+            "a slow request gives way"
+        );
         assert!(lock(&r.slots).open.contains_key(&a));
     }
 }
