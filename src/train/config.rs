@@ -41,15 +41,20 @@ impl Default for TrainConfig {
     }
 }
 
+/// The most epochs a run may have: every epoch's report is kept (and logged), and beyond this a
+/// run is a mistake (or `u64::MAX`), not a plan.
+pub const MAX_EPOCHS: usize = 100_000;
+
 impl TrainConfig {
     /// # Errors
-    /// [`Error::Config`] for zero epochs, a zero batch size, an early-stopping patience of 0, a
-    /// bad schedule, dropout rate or augmentation.
+    /// [`Error::Config`] for zero epochs or more than [`MAX_EPOCHS`], a zero batch size, an
+    /// early-stopping patience of 0, a bad schedule, dropout rate or augmentation.
     pub fn validate(&self) -> Result<()> {
-        if self.epochs == 0 {
-            return Err(Error::Config(
-                "the number of epochs must be at least 1".into(),
-            ));
+        if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            return Err(Error::Config(format!(
+                "the number of epochs must be from 1 to {MAX_EPOCHS}, got {}",
+                self.epochs
+            )));
         }
         if self.batch_size == 0 {
             return Err(Error::Config("the batch size must be at least 1".into()));

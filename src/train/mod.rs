@@ -15,9 +15,9 @@ pub mod step;
 
 pub use augment::Augment;
 pub use checkpoint::Checkpoint;
-pub use config::TrainConfig;
+pub use config::{TrainConfig, MAX_EPOCHS};
 pub use evaluate::{check_fits, evaluate, Evaluation};
-pub use optim::{Method, Optim, OptimState, OptimizerConfig};
+pub use optim::{Method, Optim, OptimState, OptimizerConfig, MAX_LEARNING_RATE};
 pub use progress::{Monitor, Progress};
 pub use schedule::Schedule;
 pub use state::{EpochReport, History, Stop, TrainState};
@@ -167,16 +167,7 @@ fn check_run<T: Real>(
             "early stopping and the plateau schedule watch a validation set; hold one out (e.g. --validation 10000)".into(),
         ));
     }
-    let mut sorted = state.order.clone();
-    sorted.sort_unstable();
-    if sorted.len() != data.len() || sorted.iter().enumerate().any(|(i, &j)| i != j) {
-        return Err(Error::Config(format!(
-            "the training state is for {} samples in some order, but the data has {}",
-            state.order.len(),
-            data.len()
-        )));
-    }
-    Ok(())
+    state.check(config, data.len())
 }
 
 impl<T: Real> TrainState<T> {

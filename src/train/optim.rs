@@ -134,6 +134,11 @@ impl Default for OptimizerConfig {
     }
 }
 
+/// The largest learning rate accepted. The notes' network learns at η = 1.5 to 3; Adam's
+/// steps are η itself, 0.001 by default. At η = 1000 a single step moves a weight by hundreds,
+/// so beyond it a run learns nothing, or diverges.
+pub const MAX_LEARNING_RATE: f64 = 1000.0;
+
 impl OptimizerConfig {
     /// Plain SGD with learning rate `eta` and no regularisation.
     pub fn sgd(eta: f64) -> Self {
@@ -155,6 +160,11 @@ impl OptimizerConfig {
         if !(eta.is_finite() && eta > 0.0) {
             return bad(format!(
                 "the learning rate must be a positive number, got {eta}"
+            ));
+        }
+        if eta > MAX_LEARNING_RATE {
+            return bad(format!(
+                "the learning rate must be at most {MAX_LEARNING_RATE} (one step that long moves a weight by hundreds), got {eta}"
             ));
         }
         if !(self.l2.is_finite() && self.l2 >= 0.0) {

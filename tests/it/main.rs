@@ -7,7 +7,9 @@
 //!   the shared helpers as `crate::common` (`tests/common/mod.rs`) and `crate::http`
 //!   (`tests/http/mod.rs`). A file that must be a process of its own stays at `tests/NAME.rs`
 //!   and says `mod common;` as before.
-//! - `tests/threads.rs` is such a file: the thread count it changes is process-wide.
+//! - `tests/threads.rs` is such a file: the thread count it changes is process-wide. So is
+//!   `tests/serve_limits.rs`: it holds hundreds of sockets open and times the server's answers,
+//!   which it should do in a process of its own, not beside training tests on the same cores.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -15,6 +17,7 @@ mod common;
 mod http;
 
 mod cli;
+mod cli_edges;
 mod cli_look;
 mod features;
 mod gradcheck;
@@ -25,5 +28,6 @@ mod resume;
 mod serve;
 mod serve_api;
 mod serve_browser;
+mod serve_http;
 mod sparse;
 mod training;
