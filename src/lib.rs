@@ -28,17 +28,17 @@
 //! default run's step is that again with the update folded in and the zero pixels skipped. The
 //! tests hold each to the one before it:
 //!
-//! - [`gradcheck`] checks backprop against central finite differences (`tests/gradcheck.rs`:
+//! - [`gradcheck`] checks backprop against central finite differences (`tests/it/gradcheck.rs`:
 //!   `backprop_matches_finite_differences_for_every_activation_and_cost`,
 //!   `the_notes_network_passes_the_gradient_check`);
-//! - `batched_backprop_equals_the_per_sample_reference` (`tests/gradcheck.rs`) holds the batch
+//! - `batched_backprop_equals_the_per_sample_reference` (`tests/it/gradcheck.rs`) holds the batch
 //!   to the per-sample reference;
 //! - `fused_gradient_descent_equals_backprop_then_the_optimisers_step` and
-//!   `a_layers_gradient_descent_step_is_each_samples_step_in_turn` (`tests/gradcheck.rs`) hold
+//!   `a_layers_gradient_descent_step_is_each_samples_step_in_turn` (`tests/it/gradcheck.rs`) hold
 //!   the fused step to backpropagation followed by the optimiser's step, and to each sample's
 //!   step taken in turn;
 //! - `the_notes_network_on_mnist_is_the_dense_paths_bit_for_bit` and
-//!   `any_shape_and_activation_is_the_dense_paths_bit_for_bit` (`tests/sparse.rs`) hold the
+//!   `any_shape_and_activation_is_the_dense_paths_bit_for_bit` (`tests/it/sparse.rs`) hold the
 //!   sparse first layer to the dense path, bit for bit.
 //!
 //! ## Example: the notes' network on MNIST
@@ -108,7 +108,8 @@ pub use train::{
 };
 pub use workspace::Workspace;
 
-// The README's Rust example is compiled with the doc tests, so it cannot go stale.
-#[cfg(doctest)]
+// The README's Rust example is compiled with the doc tests, so it cannot go stale (it trains on
+// the bundled MNIST, hence the feature).
+#[cfg(all(doctest, feature = "bundled-mnist"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;

@@ -19,8 +19,8 @@
 //!   step; [`Step::network`] and dropping the step write them back, so the network is current
 //!   whenever anybody else looks at it.
 //!
-//! `tests/gradcheck.rs` holds [`fused_sgd`] to backpropagation then the optimiser's step, and
-//! `tests/sparse.rs` holds the sparse step to the dense one, bit for bit.
+//! `tests/it/gradcheck.rs` holds [`fused_sgd`] to backpropagation then the optimiser's step, and
+//! `tests/it/sparse.rs` holds the sparse step to the dense one, bit for bit.
 
 use super::augment::Augmenter;
 use super::sparse::{SparseFirstLayer, SparseImage, SparseImages};

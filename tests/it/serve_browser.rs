@@ -8,9 +8,9 @@
 //! Screenshots go to a temporary directory; set `BACKPROP_SCREENSHOTS=DIR` to keep them (the
 //! README's pictures were made so, with a fully trained model given as `BACKPROP_SERVE_MODEL`).
 
-mod http;
+use crate::http;
 
-mod common;
+use crate::common;
 
 use assert_cmd::cargo::CommandCargoExt;
 use http::Served;

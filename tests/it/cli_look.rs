@@ -1,7 +1,7 @@
 //! The real binary, "look inside" commands: predict, eval --report, plot, explain, inspect
 //! statistics — their output, the files they write, and their errors.
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use backprop::inspect::preprocess::GreyImage;
