@@ -47,7 +47,7 @@ impl<T: Real> Workspace<T> {
     /// [`Workspace::draw_masks`].
     ///
     /// # Errors
-    /// [`Error::Config`] if a rate is outside [0, 1).
+    /// [`Error::Config`](crate::Error::Config) if a rate is outside [0, 1).
     pub fn set_dropout(&mut self, dropout: &Dropout) -> Result<()> {
         dropout.validate()?;
         for l in 0..self.keep.len() {

@@ -69,7 +69,7 @@ pub fn train<T: Real>(
 /// (checked after every step); `state.history.stop` tells which, and `state` (with `net` and
 /// the optimiser's state) is then all it takes to continue later.
 ///
-/// Each epoch: shuffle → cut into mini-batches → one [`Step`] each → evaluate and decide.
+/// Each epoch: shuffle → cut into mini-batches → one step each (`train/step.rs`, the fast path's one door) → evaluate and decide.
 ///
 /// # Errors
 /// As [`train()`], and [`Error::Config`] if `state` does not fit `data`.

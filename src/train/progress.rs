@@ -14,7 +14,7 @@ pub trait Progress {
     /// The epoch is over.
     fn epoch_end(&mut self, _report: &EpochReport) {}
     /// Asked after every step: return true to stop training there (after a Ctrl-C, say); see
-    /// [`train_from`] for continuing later.
+    /// [`train_from`](super::train_from) for continuing later.
     fn should_stop(&mut self) -> bool {
         false
     }

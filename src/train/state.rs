@@ -35,11 +35,11 @@ pub enum Stop {
     NoImprovement,
     /// The plateau schedule took η below η₀/128.
     LearningRateExhausted,
-    /// [`Progress::should_stop`] asked for it.
+    /// [`Progress::should_stop`](super::Progress::should_stop) asked for it.
     Interrupted,
 }
 
-/// The outcome of [`train()`].
+/// The outcome of [`train()`](super::train()).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct History {
     /// One report per epoch that ran.
