@@ -122,6 +122,9 @@ pub struct EpochReport {
     pub test: Option<Evaluation>,
     /// Seconds spent training (shuffling and every step), evaluation excluded.
     pub seconds: f64,
+    /// Each layer's health at the end of the epoch, if [`Progress::wants_health`] asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::inspect::health::Health>,
 }
 
 /// Why training ended.
@@ -173,6 +176,11 @@ pub trait Progress {
     /// Asked after every step: return true to stop training there (after a Ctrl-C, say); see
     /// [`train_from`] for continuing later.
     fn should_stop(&mut self) -> bool {
+        false
+    }
+    /// Whether each epoch's report should carry the layers' health, measured at its end on the
+    /// epoch's last [`crate::inspect::health::SAMPLES`] samples (a few percent of an epoch).
+    fn wants_health(&self) -> bool {
         false
     }
 }
@@ -505,6 +513,10 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
             validation: monitor.validation.map(|d| evaluate(net, d)).transpose()?,
             test: monitor.test.map(|d| evaluate(net, d)).transpose()?,
             seconds,
+            health: progress.wants_health().then(|| {
+                let recent = data.len().saturating_sub(crate::inspect::health::SAMPLES);
+                crate::inspect::health::measure(net, data, &state.order[recent..], batch_size, eta)
+            }),
         };
         progress.epoch_end(&report);
         let validation_accuracy = report.validation.as_ref().map(Evaluation::accuracy);

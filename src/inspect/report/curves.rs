@@ -28,6 +28,35 @@ pub struct LogEntry {
     pub seconds: Option<f64>,
 }
 
+/// The JSON object of one epoch, as `backprop train` writes it to its log and to `--json`:
+/// epoch, learning_rate, train/validation/test cost and accuracy (null when not measured),
+/// seconds, and the layers' health when it was measured.
+pub fn epoch_json(r: &crate::EpochReport) -> Value {
+    let mut obj = serde_json::json!({
+        "epoch": r.epoch,
+        "learning_rate": r.learning_rate,
+        "train_cost": r.train_cost,
+        "train_accuracy": r.train_accuracy,
+        "validation_cost": null,
+        "validation_accuracy": null,
+        "test_cost": null,
+        "test_accuracy": null,
+        "seconds": r.seconds,
+    });
+    if let Some(v) = &r.validation {
+        obj["validation_cost"] = v.cost.into();
+        obj["validation_accuracy"] = v.accuracy().into();
+    }
+    if let Some(t) = &r.test {
+        obj["test_cost"] = t.cost.into();
+        obj["test_accuracy"] = t.accuracy().into();
+    }
+    if let Some(h) = &r.health {
+        obj["health"] = serde_json::to_value(h).unwrap_or(Value::Null);
+    }
+    obj
+}
+
 /// Reads a training log: JSON lines, one object per epoch, blank lines ignored. A line without
 /// `epoch` is epoch (its number among the objects). Errors name the line.
 pub fn parse_log(text: &str) -> Result<Vec<LogEntry>, String> {
