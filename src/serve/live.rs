@@ -23,8 +23,13 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Mini-batches between two looks at the network while running: one train-cost point each.
-pub const CHUNK: usize = 100;
+/// Mini-batches per point of the train-cost curve.
+pub const CURVE_EVERY: usize = 50;
+/// While running, the network is published (and the commands looked at) this often: each
+/// call of the training loop costs a few milliseconds to set up, so not more often.
+const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+/// A step request publishes after at most this many mini-batches, so a long step shows.
+const STEP_CHUNK: usize = 2000;
 /// Most mini-batches one `step` request takes.
 pub const MAX_STEP: usize = 1_000_000;
 /// Largest η the page may set.
@@ -77,6 +82,8 @@ struct Shared {
     net: Arc<Network<f32>>,
     error: Option<String>,
     saves: usize,
+    /// Wall-clock seconds the thread has spent training (and publishing), waits excluded.
+    seconds: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -130,6 +137,7 @@ impl Live {
             net: Arc::new(run.net.clone()),
             error: None,
             saves: 0,
+            seconds: 0.0,
         };
         let shared = Arc::new(Mutex::new(shared));
         let interrupt = Arc::new(AtomicBool::new(false));
@@ -140,6 +148,7 @@ impl Live {
             interrupt: Arc::clone(&interrupt),
             last_health: Instant::now(),
             rate_changes: Vec::new(),
+            curve: Curve::default(),
         };
         std::thread::Builder::new()
             .name("live-training".into())
@@ -175,9 +184,10 @@ impl Live {
             "history": s.history,
             "health": s.health,
             "curve": s.curve,
-            "chunk": CHUNK,
+            "curve_every": CURVE_EVERY,
             "error": s.error,
             "saves": s.saves,
+            "seconds": s.seconds,
         })
     }
 
@@ -249,17 +259,40 @@ struct Trainer {
     last_health: Instant,
     /// η changes within the epoch in progress, for its log line.
     rate_changes: Vec<Value>,
+    curve: Curve,
 }
 
-/// Stops [`train_from`] after `limit` mini-batches, at an epoch's end, or when interrupted.
+/// Stops [`train_from`] after `limit` mini-batches, at an epoch's end, at a deadline, or when
+/// interrupted; gathers the train-cost curve on the way.
 struct Chunk<'a> {
     limit: usize,
     done: usize,
     epoch_ended: bool,
+    deadline: Option<Instant>,
     interrupt: Option<&'a AtomicBool>,
+    curve: &'a mut Curve,
+}
+
+/// The train-cost curve: the mean of every [`CURVE_EVERY`] mini-batches' costs.
+#[derive(Default)]
+struct Curve {
+    steps: usize,
+    sum: f64,
+    count: usize,
+    points: Vec<(usize, f64)>,
 }
 
 impl Progress for Chunk<'_> {
+    fn batch_cost(&mut self, cost: f64) {
+        let c = &mut *self.curve;
+        c.steps += 1;
+        c.sum += cost;
+        c.count += 1;
+        if c.count == CURVE_EVERY {
+            c.points.push((c.steps, c.sum / c.count as f64));
+            (c.sum, c.count) = (0.0, 0);
+        }
+    }
     fn batch_end(&mut self, _batch: usize) {
         self.done += 1;
     }
@@ -270,6 +303,7 @@ impl Progress for Chunk<'_> {
         self.done >= self.limit
             || self.epoch_ended
             || self.interrupt.is_some_and(|i| i.load(Ordering::Relaxed))
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 }
 
@@ -304,7 +338,12 @@ impl Trainer {
                         running = false;
                         Ok(())
                     }
-                    Action::Step(n) => self.advance(n, false).map(|_| ()),
+                    Action::Step(n) => {
+                        let start = Instant::now();
+                        let r = self.step(n);
+                        lock(&self.shared).seconds += start.elapsed().as_secs_f64();
+                        r
+                    }
                     Action::Save => self.save(),
                     Action::Nothing => Ok(()),
                 };
@@ -313,12 +352,14 @@ impl Trainer {
                 let _ = m.reply.send(result);
             }
             if running {
-                if let Err(e) = self.advance(CHUNK, true) {
+                let start = Instant::now();
+                if let Err(e) = self.chunk(usize::MAX, true) {
                     running = false;
                     self.publish(false, Some(e));
                 }
                 running &= !self.is_done();
                 self.publish(running, None);
+                lock(&self.shared).seconds += start.elapsed().as_secs_f64();
             }
         }
     }
@@ -337,45 +378,37 @@ impl Trainer {
         }));
     }
 
-    /// Up to `n` mini-batches, in chunks of at most [`CHUNK`], publishing after each. Returns
-    /// how many ran.
-    fn advance(&mut self, n: usize, interruptible: bool) -> Result<usize, String> {
+    /// `n` mini-batches (fewer if training ends first), publishing every [`STEP_CHUNK`].
+    fn step(&mut self, n: usize) -> Result<(), String> {
         let mut total = 0;
         while total < n && !self.is_done() {
-            let ran = self.chunk((n - total).min(CHUNK), interruptible)?;
-            total += ran;
-            if interruptible && self.interrupt.load(Ordering::Relaxed) {
-                break;
-            }
+            total += self.chunk((n - total).min(STEP_CHUNK), false)?;
             if total < n {
-                self.publish(true, None);
+                self.publish(false, None);
             }
         }
-        Ok(total)
+        Ok(())
     }
 
-    /// One call of the library's loop, for at most `limit` mini-batches of one epoch.
-    fn chunk(&mut self, limit: usize, interruptible: bool) -> Result<usize, String> {
+    /// One call of the library's loop, within one epoch: at most `limit` mini-batches, and
+    /// when running, until [`PUBLISH_EVERY`] has passed or a command comes. Returns how many
+    /// mini-batches ran.
+    fn chunk(&mut self, limit: usize, running: bool) -> Result<usize, String> {
         let r = &mut self.run;
-        let n = r.train.len();
-        let batch_size = r.config.batch_size.min(n);
-        let samples = |s: &TrainState<f32>| (s.batches_done * batch_size).min(n);
-        let (epoch, cost0, seen0) = if r.state.batches_done == 0 {
-            (r.state.epoch, 0.0, 0)
-        } else {
-            (r.state.epoch, r.state.epoch_cost, samples(&r.state))
-        };
+        let epoch = r.state.epoch;
         let mut progress = Chunk {
             limit,
             done: 0,
             epoch_ended: false,
-            interrupt: interruptible.then_some(&*self.interrupt),
+            deadline: running.then(|| Instant::now() + PUBLISH_EVERY),
+            interrupt: running.then_some(&*self.interrupt),
+            curve: &mut self.curve,
         };
         let monitor = Monitor {
             validation: r.validation.as_ref(),
             test: r.test.as_ref(),
         };
-        train_from(
+        let result = train_from(
             &mut r.net,
             &mut r.optimizer,
             &r.train,
@@ -383,18 +416,13 @@ impl Trainer {
             &r.config,
             &mut progress,
             &mut r.state,
-        )
-        .map_err(|e| format!("training failed: {e}"))?;
-        let ended = r.state.epoch != epoch;
-        let seen1 = if ended { n } else { samples(&r.state) };
+        );
         let ran = progress.done;
         let mut s = lock(&self.shared);
         s.steps += ran;
-        if seen1 > seen0 {
-            let steps = s.steps;
-            s.curve.push((steps, (r.state.epoch_cost - cost0) / (seen1 - seen0) as f64));
-        }
-        if ended {
+        s.curve.append(&mut self.curve.points);
+        result.map_err(|e| format!("training failed: {e}"))?;
+        if r.state.epoch != epoch {
             if let Some(report) = r.state.history.epochs.last() {
                 let mut line = epoch_json(report);
                 if !self.rate_changes.is_empty() {

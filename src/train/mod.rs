@@ -169,6 +169,9 @@ pub trait Progress {
     fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
     /// Mini-batch `batch` (1-based) of the current epoch is done.
     fn batch_end(&mut self, _batch: usize) {}
+    /// The mean cost C₀ of the mini-batch just done, measured before its step; called right
+    /// before [`Progress::batch_end`] (live curves).
+    fn batch_cost(&mut self, _cost: f64) {}
     /// Training is done with this epoch's steps; evaluation starts.
     fn evaluating(&mut self) {}
     /// The epoch is over.
@@ -487,6 +490,7 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
             }
             state.epoch_cost += cost.to_f64();
             state.batches_done += 1;
+            progress.batch_cost(cost.to_f64() / batch.len() as f64);
             progress.batch_end(state.batches_done);
             if state.batches_done < n_batches && progress.should_stop() {
                 store(&mut first, net);
