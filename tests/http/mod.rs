@@ -114,10 +114,15 @@ pub struct Served {
 
 impl Served {
     pub fn start(model: &Path) -> Served {
+        Served::start_with(&["--model", model.to_str().expect("a UTF-8 path")])
+    }
+
+    /// `backprop serve --port 0` with `args`.
+    pub fn start_with(args: &[&str]) -> Served {
         let mut child = Command::cargo_bin("backprop")
             .unwrap()
-            .args(["serve", "--port", "0", "--model"])
-            .arg(model)
+            .args(["serve", "--port", "0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
