@@ -528,11 +528,16 @@ fn the_backward_pass_of_a_drawing_and_one_step_in_the_page() {
     assert!(before > 0.5, "a 7 labelled 3 costs: C₀ = {before}");
 
     // A neuron of layer L−1: its nudge is the sum over the output layer, with the numbers.
-    d.click_neuron(2, 0);
+    // The one that learns most from this drawing: the largest |δ| of layer L−1.
+    let api = window_backward(&d);
+    let delta = floats(&api["layers"][1]["delta"]);
+    let j = (0..delta.len())
+        .max_by(|&a, &b| delta[a].abs().total_cmp(&delta[b].abs()))
+        .unwrap();
+    d.click_neuron(2, j as u64);
     d.wait_for("return document.getElementById('why').textContent.includes('Σ_i');", "the neuron's sum");
     let why = d.script("return document.getElementById('why').textContent;", json!([]));
-    let api = window_backward(&d);
-    let dc_da = api["layers"][1]["dc_da"][0].as_f64().unwrap();
+    let dc_da = api["layers"][1]["dc_da"][j].as_f64().unwrap();
     assert!(why.as_str().unwrap().contains(&fmt4(dc_da)), "{why} lacks {}", fmt4(dc_da));
     assert!(why.as_str().unwrap().contains("∂z/∂w · ∂a/∂z · ∂C₀/∂a"), "{why}");
     d.screenshot(&shots.join("serve-backward.png"));

@@ -26,6 +26,8 @@ pub struct LogEntry {
     pub test_accuracy: Option<f64>,
     /// Seconds of training in this epoch.
     pub seconds: Option<f64>,
+    /// ‖∂C/∂b^(l)‖ of each layer, from the epoch's health (`train --health`); empty without.
+    pub speeds: Vec<f64>,
 }
 
 /// The JSON object of one epoch, as `backprop train` writes it to its log and to `--json`:
@@ -97,6 +99,17 @@ pub fn parse_log(text: &str) -> Result<Vec<LogEntry>, String> {
             test_cost: num("test_cost")?,
             test_accuracy: num("test_accuracy")?,
             seconds: num("seconds")?,
+            speeds: obj
+                .get("health")
+                .and_then(|h| h.get("layers"))
+                .and_then(Value::as_array)
+                .map(|layers| {
+                    layers
+                        .iter()
+                        .filter_map(|l| l.get("speed").and_then(Value::as_f64))
+                        .collect()
+                })
+                .unwrap_or_default(),
         });
     }
     if entries.is_empty() {
@@ -113,10 +126,16 @@ const SERIES: [(&str, &str, Option<&str>); 3] = [
 ];
 
 /// Two panels side by side: mean cost per epoch, and accuracy (%) per epoch, one line per data
-/// set that the log has figures for.
+/// set that the log has figures for; below them, if the log has the layers' health, each
+/// layer's ‖∂C/∂b‖ per epoch (see [`super::speeds`]).
 pub fn curves_svg(log: &[LogEntry], title: &str) -> String {
     let (pw, ph) = (400.0, 280.0);
-    let mut svg = Svg::new(2.0 * pw + 150.0, ph + 130.0);
+    let speeds = log.iter().any(|e| !e.speeds.is_empty());
+    let extra = if speeds { super::speeds::HEIGHT } else { 0.0 };
+    let mut svg = Svg::new(2.0 * pw + 150.0, ph + 130.0 + extra);
+    if speeds {
+        super::speeds::panel(&mut svg, log, (70.0, ph + 170.0, 2.0 * pw + 60.0, extra - 120.0));
+    }
     svg.styled_text(20.0, 26.0, 16.0, Anchor::Start, "#222222", true, title);
     let cost = |e: &LogEntry| [e.train_cost, e.validation_cost, e.test_cost];
     let acc = |e: &LogEntry| {
