@@ -67,7 +67,10 @@ impl<T: Real> Network<T> {
         let terms = output
             .iter()
             .zip(y)
-            .map(|(a, y)| self.cost.value(std::slice::from_ref(a), std::slice::from_ref(y)))
+            .map(|(a, y)| {
+                self.cost
+                    .value(std::slice::from_ref(a), std::slice::from_ref(y))
+            })
             .collect();
         let mut dc_da: Vec<T> = output
             .iter()

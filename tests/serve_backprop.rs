@@ -100,8 +100,15 @@ fn backprop_api_is_network_backprop_and_finite_differences() {
         let mut y = vec![0.0f32; 10];
         y[label] = 1.0;
         let (g, c) = net.backprop(&x, &y);
-        assert_eq!(v["cost"].as_f64().unwrap() as f32, c, "{hidden}/{output}/{cost}");
-        assert_eq!(v["prediction"], json!(backprop::argmax(&net.feedforward(&x))));
+        assert_eq!(
+            v["cost"].as_f64().unwrap() as f32,
+            c,
+            "{hidden}/{output}/{cost}"
+        );
+        assert_eq!(
+            v["prediction"],
+            json!(backprop::argmax(&net.feedforward(&x)))
+        );
         let layers = v["layers"].as_array().unwrap();
         assert_eq!(layers.len(), 3);
         for (l, layer) in layers.iter().enumerate() {
@@ -113,7 +120,10 @@ fn backprop_api_is_network_backprop_and_finite_differences() {
                 for p in pairs.as_array().unwrap() {
                     let k = p[0].as_u64().unwrap() as usize;
                     let n_in = net.layers[l].n_in;
-                    assert_eq!(p[1].as_f64().unwrap() as f32, g.layers[l].dc_dw[j * n_in + k]);
+                    assert_eq!(
+                        p[1].as_f64().unwrap() as f32,
+                        g.layers[l].dc_dw[j * n_in + k]
+                    );
                 }
             }
         }
@@ -126,7 +136,10 @@ fn backprop_api_is_network_backprop_and_finite_differences() {
         let mut check = |api: f64, fd: f64, what: &str| {
             let err = (api - fd).abs() / fd.abs().max(1e-2);
             worst = worst.max(err);
-            assert!(err < 1e-3, "{hidden}/{output}/{cost} {what}: API {api}, FD {fd}");
+            assert!(
+                err < 1e-3,
+                "{hidden}/{output}/{cost} {what}: API {api}, FD {fd}"
+            );
         };
         let mut acts = vec![x64.clone()];
         for layer in &n64.layers {
@@ -164,16 +177,20 @@ fn backprop_api_is_network_backprop_and_finite_differences() {
                     let fd = (cost_from(&p, &x64, &y64, 0, None)
                         - cost_from(&m, &x64, &y64, 0, None))
                         / (2.0 * h);
-                    check(pair[1].as_f64().unwrap(), fd, &format!("∂C₀/∂w_{j},{k}^({})", l + 1));
+                    check(
+                        pair[1].as_f64().unwrap(),
+                        fd,
+                        &format!("∂C₀/∂w_{j},{k}^({})", l + 1),
+                    );
                 }
             }
         }
         // The terms add up to C₀; the sum over j of what each neuron passes back is ∂C₀/∂a_k.
         let terms = f32s(&v["terms"]);
         assert!((terms.iter().sum::<f32>() - c).abs() <= 1e-5 * c.abs().max(1.0));
-        for l in 0..2 {
-            let dc_da = f32s(&layers[l]["dc_da"]);
-            for (k, t) in layers[l]["passed_back"].as_array().unwrap().iter().enumerate() {
+        for (l, layer) in layers.iter().enumerate().take(2) {
+            let dc_da = f32s(&layer["dc_da"]);
+            for (k, t) in layer["passed_back"].as_array().unwrap().iter().enumerate() {
                 let sum = f32s(t).iter().fold(0.0f32, |s, &v| s + v);
                 assert_eq!(sum, dc_da[k], "layer {} neuron {k}", l + 1);
             }
@@ -186,7 +203,9 @@ fn backprop_api_is_network_backprop_and_finite_differences() {
 fn a_step_lowers_the_cost_of_its_drawing_and_reset_undoes_it() {
     let net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 7).unwrap();
     let app = App::new(net.clone(), None);
-    let before = ok(&app, "/api/backprop", &labelled(3))["cost"].as_f64().unwrap();
+    let before = ok(&app, "/api/backprop", &labelled(3))["cost"]
+        .as_f64()
+        .unwrap();
     let mut body = labelled(3);
     body["learning_rate"] = json!(0.5);
     let s = ok(&app, "/api/step", &body);
@@ -195,7 +214,12 @@ fn a_step_lowers_the_cost_of_its_drawing_and_reset_undoes_it() {
     let after = s["after"]["cost"].as_f64().unwrap();
     assert!(after < before, "C₀ {before} → {after}");
     // The working copy changed, the loaded model did not: the next backward pass starts there.
-    assert_eq!(ok(&app, "/api/backprop", &labelled(3))["cost"].as_f64().unwrap(), after);
+    assert_eq!(
+        ok(&app, "/api/backprop", &labelled(3))["cost"]
+            .as_f64()
+            .unwrap(),
+        after
+    );
     // θ ← θ − η∇C₀ exactly, with ∇C₀ from Network::backprop.
     let x = f32s(&ok(&app, "/api/backprop", &labelled(3))["input"]);
     let mut y = vec![0.0f32; 10];
@@ -203,8 +227,16 @@ fn a_step_lowers_the_cost_of_its_drawing_and_reset_undoes_it() {
     let (g, _) = net.backprop(&x, &y);
     let mut stepped = net.clone();
     for (layer, g) in stepped.layers.iter_mut().zip(&g.layers) {
-        layer.weights.iter_mut().zip(&g.dc_dw).for_each(|(w, g)| *w -= 0.5 * g);
-        layer.biases.iter_mut().zip(&g.dc_db).for_each(|(b, g)| *b -= 0.5 * g);
+        layer
+            .weights
+            .iter_mut()
+            .zip(&g.dc_dw)
+            .for_each(|(w, g)| *w -= 0.5 * g);
+        layer
+            .biases
+            .iter_mut()
+            .zip(&g.dc_db)
+            .for_each(|(b, g)| *b -= 0.5 * g);
     }
     assert_eq!(*app.network(), stepped);
     let r = ok(&app, "/api/reset", &json!({}));
@@ -224,7 +256,12 @@ fn bad_backprop_requests_get_one_line_errors() {
     let mut bad_eta = labelled(1);
     bad_eta["learning_rate"] = json!(-1);
     for (path, body, status, words) in [
-        ("/api/backprop", labelled(10), 422, "label 10 does not exist"),
+        (
+            "/api/backprop",
+            labelled(10),
+            422,
+            "label 10 does not exist",
+        ),
         ("/api/backprop", seven(), 422, "no label"),
         ("/api/backprop", no_label, 422, "no label"),
         ("/api/backprop", blank, 422, "no ink"),
@@ -257,18 +294,41 @@ fn stepping_through_epochs_via_the_api_is_backprop_train_bit_for_bit() {
     let (server, dir) = served(&flags);
     let p = server.port;
     let t = http::json(p, "GET", "/api/train", None);
-    assert_eq!((t["state"].as_str(), t["steps"].as_u64()), (Some("paused"), Some(0)));
+    assert_eq!(
+        (t["state"].as_str(), t["steps"].as_u64()),
+        (Some("paused"), Some(0))
+    );
     assert_eq!(t["batches"], 150);
     for n in [1, 36, 100] {
-        http::json(p, "POST", "/api/train", Some(&json!({"action": "step", "batches": n})));
+        http::json(
+            p,
+            "POST",
+            "/api/train",
+            Some(&json!({"action": "step", "batches": n})),
+        );
     }
     let t = http::json(p, "GET", "/api/train", None);
-    assert_eq!((t["epoch"].as_u64(), t["batch"].as_u64(), t["steps"].as_u64()), (Some(1), Some(137), Some(137)));
+    assert_eq!(
+        (
+            t["epoch"].as_u64(),
+            t["batch"].as_u64(),
+            t["steps"].as_u64()
+        ),
+        (Some(1), Some(137), Some(137))
+    );
     http::json(p, "POST", "/api/train", Some(&json!({"action": "run"})));
     let t = http::json(p, "POST", "/api/train", Some(&json!({"action": "pause"})));
     assert_ne!(t["state"], "running");
-    let t = http::json(p, "POST", "/api/train", Some(&json!({"action": "step", "batches": 1_000_000})));
-    assert_eq!((t["state"].as_str(), t["steps"].as_u64()), (Some("done"), Some(300)));
+    let t = http::json(
+        p,
+        "POST",
+        "/api/train",
+        Some(&json!({"action": "step", "batches": 1_000_000})),
+    );
+    assert_eq!(
+        (t["state"].as_str(), t["steps"].as_u64()),
+        (Some("done"), Some(300))
+    );
     assert_eq!(t["history"].as_array().unwrap().len(), 2);
     assert!(t["curve"].as_array().unwrap().len() >= 5);
     http::json(p, "POST", "/api/train", Some(&json!({"action": "save"})));
@@ -285,7 +345,11 @@ fn stepping_through_epochs_via_the_api_is_backprop_train_bit_for_bit() {
         .unwrap();
     assert!(status.success());
     let live = std::fs::read(dir.path().join("live.safetensors")).unwrap();
-    assert_eq!(live, std::fs::read(&reference).unwrap(), "the saved model is train's, byte for byte");
+    assert_eq!(
+        live,
+        std::fs::read(&reference).unwrap(),
+        "the saved model is train's, byte for byte"
+    );
     // The log too, line for line (the seconds aside).
     let strip = |text: String| -> Vec<Value> {
         text.lines()
@@ -309,29 +373,65 @@ fn training_commands_are_checked_and_the_learning_rate_goes_in_the_log() {
     for (body, words) in [
         (json!({"action": "jump"}), "unknown action"),
         (json!({"action": "step", "batches": 0}), "batches is 0"),
-        (json!({"action": "run", "batches": 3}), "goes with the action"),
-        (json!({"action": "step", "learning_rate": 0}), "learning_rate is 0"),
+        (
+            json!({"action": "run", "batches": 3}),
+            "goes with the action",
+        ),
+        (
+            json!({"action": "step", "learning_rate": 0}),
+            "learning_rate is 0",
+        ),
         (json!({}), "no action"),
-        (json!({"action": "save", "path": "/etc/passwd"}), "unknown field"),
+        (
+            json!({"action": "save", "path": "/etc/passwd"}),
+            "unknown field",
+        ),
     ] {
-        let (status, answer) = http::request(p, "POST", "/api/train", Some(body.to_string().as_bytes()));
+        let (status, answer) =
+            http::request(p, "POST", "/api/train", Some(body.to_string().as_bytes()));
         let text = String::from_utf8_lossy(&answer);
-        assert!((400..500).contains(&status) && text.contains(words), "{body} → {status} {text}");
+        assert!(
+            (400..500).contains(&status) && text.contains(words),
+            "{body} → {status} {text}"
+        );
     }
-    http::json(p, "POST", "/api/train", Some(&json!({"action": "step", "batches": 5})));
-    let t = http::json(p, "POST", "/api/train", Some(&json!({"learning_rate": 0.25})));
+    http::json(
+        p,
+        "POST",
+        "/api/train",
+        Some(&json!({"action": "step", "batches": 5})),
+    );
+    let t = http::json(
+        p,
+        "POST",
+        "/api/train",
+        Some(&json!({"learning_rate": 0.25})),
+    );
     assert_eq!(t["learning_rate"], 0.25);
-    let t = http::json(p, "POST", "/api/train", Some(&json!({"action": "step", "batches": 100})));
+    let t = http::json(
+        p,
+        "POST",
+        "/api/train",
+        Some(&json!({"action": "step", "batches": 100})),
+    );
     assert_eq!(t["state"], "done");
     let line = &t["history"][0];
     assert_eq!(line["learning_rate"], 0.25);
-    assert_eq!(line["learning_rate_changes"], json!([{"batch": 5, "learning_rate": 0.25}]));
+    assert_eq!(
+        line["learning_rate_changes"],
+        json!([{"batch": 5, "learning_rate": 0.25}])
+    );
     let log = std::fs::read_to_string(dir.path().join("live.log.jsonl")).unwrap();
     assert!(log.contains("learning_rate_changes"), "{log}");
     // Health is there, per layer.
     assert_eq!(t["health"]["layers"].as_array().unwrap().len(), 3);
     // The backward pass works on the network being trained; stepping the working copy does not.
-    let (status, _) = http::request(p, "POST", "/api/step", Some(labelled(1).to_string().as_bytes()));
+    let (status, _) = http::request(
+        p,
+        "POST",
+        "/api/step",
+        Some(labelled(1).to_string().as_bytes()),
+    );
     assert_eq!(status, 409);
     let v = http::json(p, "POST", "/api/backprop", Some(&labelled(1)));
     assert!(v["cost"].as_f64().unwrap() > 0.0);

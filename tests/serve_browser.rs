@@ -478,7 +478,14 @@ impl Driver {
 }
 
 /// The "7" of the phone test, drawn with the mouse.
-const SEVEN: [(i64, i64); 6] = [(-70, -90), (0, -90), (70, -90), (40, -20), (10, 50), (-10, 110)];
+const SEVEN: [(i64, i64); 6] = [
+    (-70, -90),
+    (0, -90),
+    (70, -90),
+    (40, -20),
+    (10, 50),
+    (-10, 110),
+];
 
 /// What the page shows of the backward pass, against `/api/backprop` for the very pixels it sent.
 fn check_backward_matches_api(d: &Driver, server: &Served, label: u64) -> f64 {
@@ -494,13 +501,25 @@ fn check_backward_matches_api(d: &Driver, server: &Served, label: u64) -> f64 {
     body["label"] = json!(label);
     let api = http::json(server.port, "POST", "/api/backprop", Some(&body));
     let cost = api["cost"].as_f64().unwrap();
-    assert_eq!(page["cost"].as_f64().unwrap(), cost, "the cost shown is the API's");
+    assert_eq!(
+        page["cost"].as_f64().unwrap(),
+        cost,
+        "the cost shown is the API's"
+    );
     assert_eq!(page["text"], format!("C₀ = {cost:.4}"));
     assert_close(&floats(&page["terms"]), &floats(&api["terms"]), "terms");
     let layers = api["layers"].as_array().unwrap();
     for (l, layer) in layers.iter().enumerate() {
-        assert_close(&floats(&page["nudges"][l]), &floats(&layer["dc_da"]), &format!("nudges {}", l + 1));
-        assert_close(&floats(&page["deltas"][l]), &floats(&layer["delta"]), &format!("δ {}", l + 1));
+        assert_close(
+            &floats(&page["nudges"][l]),
+            &floats(&layer["dc_da"]),
+            &format!("nudges {}", l + 1),
+        );
+        assert_close(
+            &floats(&page["deltas"][l]),
+            &floats(&layer["delta"]),
+            &format!("δ {}", l + 1),
+        );
     }
     cost
 }
@@ -517,13 +536,23 @@ fn the_backward_pass_of_a_drawing_and_one_step_in_the_page() {
     let server = Served::start(&model);
     let d = Driver::start();
     d.call("POST", "/url", Some(json!({"url": server.url})));
-    d.wait_for("return document.body.dataset.ready === '1';", "the model to load");
+    d.wait_for(
+        "return document.body.dataset.ready === '1';",
+        "the model to load",
+    );
     d.stroke("#pad", "mouse", &SEVEN);
-    assert_eq!(check_page_matches_api(&d, &server), 7, "a 7 for the trained network");
+    assert_eq!(
+        check_page_matches_api(&d, &server),
+        7,
+        "a 7 for the trained network"
+    );
 
     // Say it should be a 3: the page turns to the backward view and shows C₀ and the nudges.
     d.click("#digits button[data-digit='3']");
-    d.wait_for("return document.body.dataset.view === 'backward';", "the backward view");
+    d.wait_for(
+        "return document.body.dataset.view === 'backward';",
+        "the backward view",
+    );
     let before = check_backward_matches_api(&d, &server, 3);
     assert!(before > 0.5, "a 7 labelled 3 costs: C₀ = {before}");
 
@@ -535,11 +564,24 @@ fn the_backward_pass_of_a_drawing_and_one_step_in_the_page() {
         .max_by(|&a, &b| delta[a].abs().total_cmp(&delta[b].abs()))
         .unwrap();
     d.click_neuron(2, j as u64);
-    d.wait_for("return document.getElementById('why').textContent.includes('Σ_i');", "the neuron's sum");
-    let why = d.script("return document.getElementById('why').textContent;", json!([]));
+    d.wait_for(
+        "return document.getElementById('why').textContent.includes('Σ_i');",
+        "the neuron's sum",
+    );
+    let why = d.script(
+        "return document.getElementById('why').textContent;",
+        json!([]),
+    );
     let dc_da = api["layers"][1]["dc_da"][j].as_f64().unwrap();
-    assert!(why.as_str().unwrap().contains(&fmt4(dc_da)), "{why} lacks {}", fmt4(dc_da));
-    assert!(why.as_str().unwrap().contains("∂z/∂w · ∂a/∂z · ∂C₀/∂a"), "{why}");
+    assert!(
+        why.as_str().unwrap().contains(&fmt4(dc_da)),
+        "{why} lacks {}",
+        fmt4(dc_da)
+    );
+    assert!(
+        why.as_str().unwrap().contains("∂z/∂w · ∂a/∂z · ∂C₀/∂a"),
+        "{why}"
+    );
     d.screenshot(&shots.join("serve-backward.png"));
 
     // One step of gradient descent on this drawing: C₀ falls, and the page shows the new one.
@@ -552,8 +594,16 @@ fn the_backward_pass_of_a_drawing_and_one_step_in_the_page() {
     );
     let after = check_backward_matches_api(&d, &server, 3);
     assert!(after < before, "C₀ {before} → {after}");
-    let info = d.script("return document.getElementById('stepinfo').textContent;", json!([]));
-    assert!(info.as_str().unwrap().contains("test accuracy of the working copy"), "{info}");
+    let info = d.script(
+        "return document.getElementById('stepinfo').textContent;",
+        json!([]),
+    );
+    assert!(
+        info.as_str()
+            .unwrap()
+            .contains("test accuracy of the working copy"),
+        "{info}"
+    );
     // Reset: the loaded model again.
     d.click("#reset");
     d.wait_for("return document.body.dataset.steps === '0';", "the reset");
@@ -588,7 +638,13 @@ fn live_training_in_the_page_runs_pauses_and_shows_it_learning() {
         std::env::var_os("BACKPROP_SCREENSHOTS").map_or(dir.path().to_path_buf(), PathBuf::from);
     let out = dir.path().join("live.safetensors");
     let server = Served::start_with(&[
-        "--train", "--limit", "6000", "--epochs", "30", "--out", out.to_str().unwrap(),
+        "--train",
+        "--limit",
+        "6000",
+        "--epochs",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     let d = Driver::start();
     d.call("POST", "/url", Some(json!({"url": server.url})));
@@ -606,18 +662,30 @@ fn live_training_in_the_page_runs_pauses_and_shows_it_learning() {
 
     // One mini-batch, then run and pause.
     d.click("#t-batch");
-    d.wait_for("return document.body.dataset.trainSteps === '1';", "one step");
+    d.wait_for(
+        "return document.body.dataset.trainSteps === '1';",
+        "one step",
+    );
     d.click("#t-run");
-    d.wait_for("return +document.body.dataset.trainSteps >= 400;", "training to run");
+    d.wait_for(
+        "return +document.body.dataset.trainSteps >= 400;",
+        "training to run",
+    );
     d.click("#t-pause");
-    d.wait_for("return document.body.dataset.trainState === 'paused';", "the pause");
+    d.wait_for(
+        "return document.body.dataset.trainState === 'paused';",
+        "the pause",
+    );
     let t = http::json(server.port, "GET", "/api/train", None);
     let steps = t["steps"].as_u64().unwrap();
     assert!(steps >= 400, "{steps} mini-batches");
     assert_eq!(t["state"], "paused");
     // Paused means paused: nothing moves on.
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(http::json(server.port, "GET", "/api/train", None)["steps"], steps);
+    assert_eq!(
+        http::json(server.port, "GET", "/api/train", None)["steps"],
+        steps
+    );
     d.wait_with(
         "return document.body.dataset.filtersAt === String(arguments[0]) && document.body.dataset.trainSteps === String(arguments[0]);",
         json!([steps]),
@@ -637,14 +705,28 @@ fn live_training_in_the_page_runs_pauses_and_shows_it_learning() {
     );
     assert!(shown["points"].as_u64().unwrap() >= 8);
     let filters_after = d.script(filter_pixels, json!([]));
-    assert_ne!(filters_before, filters_after, "the first layer's weight images changed");
+    assert_ne!(
+        filters_before, filters_after,
+        "the first layer's weight images changed"
+    );
     let input_after = d.script("return window.lastResult.layers;", json!([]));
-    assert_ne!(input_before, input_after, "the drawing went through the new network");
+    assert_ne!(
+        input_before, input_after,
+        "the drawing went through the new network"
+    );
     // The cost curve fell from its first points to its last.
-    let curve: Vec<f64> = t["curve"].as_array().unwrap().iter().map(|p| p[1].as_f64().unwrap()).collect();
+    let curve: Vec<f64> = t["curve"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_f64().unwrap())
+        .collect();
     assert!(curve[curve.len() - 1] < curve[0], "{curve:?}");
     // Health per layer on the page.
-    let rows = d.script("return document.querySelectorAll('#health tr').length;", json!([]));
+    let rows = d.script(
+        "return document.querySelectorAll('#health tr').length;",
+        json!([]),
+    );
     assert_eq!(rows.as_u64(), Some(4), "a header and three layers");
     d.click("#t-save");
     d.wait_for("return window.lastTrain.saves === 1;", "the save");
@@ -652,8 +734,15 @@ fn live_training_in_the_page_runs_pauses_and_shows_it_learning() {
     d.screenshot(&shots.join("serve-live.png"));
 
     // A phone: one column, nothing wider than the screen, the Train buttons reachable.
-    d.call("POST", "/window/rect", Some(json!({"width": 390, "height": 844})));
-    d.wait_for("return window.innerWidth <= 420;", "the phone-sized viewport");
+    d.call(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 390, "height": 844})),
+    );
+    d.wait_for(
+        "return window.innerWidth <= 420;",
+        "the phone-sized viewport",
+    );
     let layout = d.script(
         "const r = (id) => document.getElementById(id).getBoundingClientRect();
          return { scroll: document.documentElement.scrollWidth, inner: window.innerWidth,

@@ -134,7 +134,11 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         writeln!(out, "{}", json!({"chain": chain, "layer": layer}))?;
     } else {
-        write!(out, "{}", chain_text(&chain, args.chain() == ChainConfig::default()))?;
+        write!(
+            out,
+            "{}",
+            chain_text(&chain, args.chain() == ChainConfig::default())
+        )?;
         writeln!(out)?;
         write!(out, "{}", layer_text(&layer))?;
     }

@@ -33,7 +33,10 @@ pub struct ServeArgs {
     #[arg(long)]
     pub train: bool,
 
-    #[command(flatten, next_help_heading = "Live training (with --train, as for `backprop train`)")]
+    #[command(
+        flatten,
+        next_help_heading = "Live training (with --train, as for `backprop train`)"
+    )]
     pub run: TrainArgs,
 }
 
@@ -43,7 +46,10 @@ fn app(args: &ServeArgs) -> anyhow::Result<(App, String)> {
         if format!("{:?}", args.run) != format!("{:?}", default_train_args()) {
             bail!("the training flags need --train (backprop serve --train ...)");
         }
-        let path = args.model.as_ref().expect("clap requires --model without --train");
+        let path = args
+            .model
+            .as_ref()
+            .expect("clap requires --model without --train");
         let net = model_io::load(path)?;
         if net.n_inputs() != SIDE * SIDE {
             bail!(
@@ -127,11 +133,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         addr.ip().to_string()
     };
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "serving {what} at http://{host}:{}/",
-        addr.port()
-    )?;
+    writeln!(out, "serving {what} at http://{host}:{}/", addr.port())?;
     writeln!(out, "draw a digit there; Ctrl-C stops the server")?;
     out.flush()?;
     drop(out);

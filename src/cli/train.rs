@@ -3,12 +3,12 @@
 use super::recipe::{Preset, Recipe};
 use super::{data, network_args::NetworkArgs, optim_args::OptimArgs, percent, progress::Bar};
 use anyhow::{bail, Context};
+use backprop::inspect::report::curves::epoch_json;
 use backprop::{
     model_io, train_from, Checkpoint, EpochReport, Monitor, Network, Schedule, Stop, TrainState,
 };
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use backprop::inspect::report::curves::epoch_json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

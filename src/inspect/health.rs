@@ -7,7 +7,7 @@
 //! gradient      ‖∂C/∂W^(l)‖              C the mean cost of the sample (Frobenius norm)
 //! speed         ‖∂C/∂b^(l)‖ = ‖δ^(l)‖     Nielsen's "speed of learning" of a layer (ch. 5)
 //! update ratio  η ‖∂C_batch/∂W^(l)‖ / ‖W^(l)‖   one mini-batch step of gradient descent, RMS
-//!                                          over the sample's mini-batches
+//!                                          over the sample's first 20 mini-batches
 //! saturated     σ'(z) < 0.01 on most samples      (sigmoid, tanh)
 //! dead          a = 0 on every sample             (ReLU)
 //! ```
@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 /// How many training samples [`measure`] looks at, at most (Nielsen uses 1000).
 pub const SAMPLES: usize = 1000;
+/// Mini-batches whose gradients measure the size of one step.
+pub const STEP_BATCHES: usize = 20;
 /// σ'(z) below this is saturated.
 pub const SATURATED: f64 = 0.01;
 
@@ -64,55 +66,55 @@ pub fn measure<T: Real>(
     learning_rate: f64,
 ) -> Health {
     let indices = &indices[..indices.len().min(SAMPLES)];
-    let batch_size = batch_size.clamp(1, indices.len().max(1));
+    let n = indices.len();
     let n_layers = net.layers.len();
-    let mut ws = Workspace::new(net, batch_size);
-    let mut grad = Gradient::zeros_like(net);
+    let n_out = net.n_outputs();
+    // The whole sample as one batch: the mean gradient, and every unit's activations.
+    let mut ws = Workspace::new(net, n.max(1));
     let mut mean = Gradient::zeros_like(net);
-    let mut step_sq = vec![0.0f64; n_layers];
-    let mut y = vec![T::ZERO; batch_size * net.n_outputs()];
-    let mut x = vec![T::ZERO; batch_size * net.n_inputs()];
-    // Per layer and unit: samples where it is saturated, samples where it is not zero.
+    let mut y = vec![T::ZERO; n * n_out];
+    data.fill_inputs(indices, ws.input_mut(n));
+    data.fill_targets(indices, &mut y);
+    if n > 0 {
+        net.backprop_batch(&mut ws, &y, n, &mut mean);
+    }
     let mut saturated: Vec<Vec<usize>> = net.layers.iter().map(|l| vec![0; l.n_out]).collect();
     let mut alive: Vec<Vec<usize>> = saturated.clone();
     let mut stuck_wrong = 0usize;
-    let mut batches = 0usize;
-    for chunk in indices.chunks(batch_size) {
-        let b = chunk.len();
-        data.fill_inputs(chunk, &mut x[..b * net.n_inputs()]);
-        data.fill_targets(chunk, &mut y[..b * net.n_outputs()]);
-        // The activations, layer by layer, to count saturated and dead units.
-        let mut a_prev = x[..b * net.n_inputs()].to_vec();
-        for (l, layer) in net.layers.iter().enumerate() {
-            let mut a = vec![T::ZERO; b * layer.n_out];
-            layer.forward_batch(b, &a_prev, &mut a);
-            for row in a.chunks_exact(layer.n_out) {
-                for (j, &v) in row.iter().enumerate() {
-                    if is_saturated(layer.activation, v) {
-                        saturated[l][j] += 1;
-                    }
-                    alive[l][j] += usize::from(v != T::ZERO);
-                }
+    for (l, layer) in net.layers.iter().enumerate() {
+        let a = ws.activations(l + 1, n);
+        for row in a.chunks_exact(layer.n_out) {
+            for (j, &v) in row.iter().enumerate() {
+                saturated[l][j] += usize::from(is_saturated(layer.activation, v));
+                alive[l][j] += usize::from(v != T::ZERO);
             }
-            if l == n_layers - 1 {
-                for (row, y) in a.chunks_exact(layer.n_out).zip(y.chunks_exact(layer.n_out)) {
-                    stuck_wrong += usize::from(row.iter().zip(y).any(|(&a, &y)| {
-                        (a - y).to_f64().abs() > 0.5 && is_saturated(layer.activation, a)
-                    }));
-                }
-            }
-            a_prev = a;
         }
-        ws.input_mut(b).copy_from_slice(&x[..b * net.n_inputs()]);
-        net.backprop_batch(&mut ws, &y[..b * net.n_outputs()], b, &mut grad);
+        if l == n_layers - 1 {
+            for (row, y) in a.chunks_exact(n_out).zip(y.chunks_exact(n_out)) {
+                stuck_wrong += usize::from(row.iter().zip(y).any(|(&a, &y)| {
+                    (a - y).to_f64().abs() > 0.5 && is_saturated(layer.activation, a)
+                }));
+            }
+        }
+    }
+    // One step's size: the gradients of the first STEP_BATCHES mini-batches of the sample.
+    let batch_size = batch_size.clamp(1, n.max(1));
+    let mut small = Workspace::new(net, batch_size);
+    let mut grad = Gradient::zeros_like(net);
+    let mut step_sq = vec![0.0f64; n_layers];
+    let mut batches = 0usize;
+    for chunk in indices.chunks(batch_size).take(STEP_BATCHES) {
+        let b = chunk.len();
+        data.fill_inputs(chunk, small.input_mut(b));
+        let y = &mut y[..b * n_out];
+        data.fill_targets(chunk, y);
+        net.backprop_batch(&mut small, y, b, &mut grad);
         for (l, g) in grad.layers.iter().enumerate() {
             step_sq[l] += norm_sq(&g.dc_dw);
         }
-        grad.scale(T::from_f64(b as f64 / indices.len() as f64));
-        mean.add(&grad);
         batches += 1;
     }
-    let n = indices.len().max(1);
+    let n = n.max(1);
     let layers: Vec<LayerHealth> = net
         .layers
         .iter()
@@ -129,8 +131,7 @@ pub fn measure<T: Real>(
                 update_ratio: learning_rate * (step_sq[l] / batches.max(1) as f64).sqrt()
                     / norm_sq(&layer.weights).sqrt().max(f64::MIN_POSITIVE),
                 saturated: sigmoidal.then(|| share(&saturated[l], &|c| 2 * c > n)),
-                dead: (layer.activation == Activation::Relu)
-                    .then(|| share(&alive[l], &|c| c == 0)),
+                dead: (layer.activation == Activation::Relu).then(|| share(&alive[l], &|c| c == 0)),
                 stuck_wrong: (l == n_layers - 1 && sigmoidal)
                     .then(|| stuck_wrong as f64 / n as f64),
             }
@@ -211,8 +212,8 @@ mod tests {
 
     #[test]
     fn gradient_norms_are_those_of_the_mean_gradient() {
-        let net = Network::<f64>::new(&Architecture::sigmoid(vec![4, 3, 2]), Init::Normal, 1)
-            .unwrap();
+        let net =
+            Network::<f64>::new(&Architecture::sigmoid(vec![4, 3, 2]), Init::Normal, 1).unwrap();
         let d = data();
         let idx: Vec<usize> = (0..10).collect();
         let h = measure(&net, &d, &idx, 3, 0.5);
@@ -224,7 +225,10 @@ mod tests {
         mean.scale(0.1);
         for (l, lh) in h.layers.iter().enumerate() {
             let want = norm_sq(&mean.layers[l].dc_dw).sqrt();
-            assert!((lh.gradient - want).abs() < 1e-12 * want.max(1.0), "layer {l}");
+            assert!(
+                (lh.gradient - want).abs() < 1e-12 * want.max(1.0),
+                "layer {l}"
+            );
             let speed = norm_sq(&mean.layers[l].dc_db).sqrt();
             assert!((lh.speed - speed).abs() < 1e-12 * speed.max(1.0));
             assert!(lh.update_ratio > 0.0 && lh.dead.is_none() && lh.saturated.is_some());
@@ -249,6 +253,10 @@ mod tests {
         assert!(h.layers[0].dead.unwrap() >= 1.0 / 3.0);
         assert_eq!(h.layers[1].saturated, Some(1.0));
         assert_eq!(h.layers[1].stuck_wrong, Some(1.0));
-        assert!(h.warnings.iter().any(|w| w.contains("cross-entropy")), "{:?}", h.warnings);
+        assert!(
+            h.warnings.iter().any(|w| w.contains("cross-entropy")),
+            "{:?}",
+            h.warnings
+        );
     }
 }

@@ -24,13 +24,19 @@ impl Labelled {
     /// The network's input x and the one-hot target y for `net`, or a 4xx reason.
     fn sample(self, net: &Network<f32>) -> Result<(Vec<f32>, Vec<f32>, usize), Failure> {
         let n = net.n_outputs();
-        let label = self
-            .label
-            .ok_or_else(|| (422, format!("no label: say which digit it is, 0 to {}", n - 1)))?;
+        let label = self.label.ok_or_else(|| {
+            (
+                422,
+                format!("no label: say which digit it is, 0 to {}", n - 1),
+            )
+        })?;
         if label >= n {
             return Err((
                 422,
-                format!("label {label} does not exist: the network has outputs 0 to {}", n - 1),
+                format!(
+                    "label {label} does not exist: the network has outputs 0 to {}",
+                    n - 1
+                ),
             ));
         }
         let drawing = Drawing {
@@ -38,7 +44,9 @@ impl Labelled {
             height: self.height,
             pixels: self.pixels,
         };
-        let digit = drawing.to_mnist()?.ok_or_else(|| (422, NO_INK.to_owned()))?;
+        let digit = drawing
+            .to_mnist()?
+            .ok_or_else(|| (422, NO_INK.to_owned()))?;
         let mut y = vec![0.0; n];
         y[label] = 1.0;
         Ok((digit.pixels, y, label))
@@ -171,5 +179,6 @@ pub(super) fn step(net: &mut Network<f32>, body: &[u8]) -> Result<Value, Failure
 
 /// Test accuracy of `net`, if there is a test set.
 pub(super) fn accuracy(net: &Network<f32>, test: Option<&Dataset>) -> Option<f64> {
-    test.and_then(|d| evaluate(net, d).ok()).map(|e| e.accuracy())
+    test.and_then(|d| evaluate(net, d).ok())
+        .map(|e| e.accuracy())
 }

@@ -113,7 +113,10 @@ struct Request {
 impl Live {
     /// Starts the training thread, paused.
     pub fn start(run: LiveRun) -> Live {
-        let n_batches = run.train.len().div_ceil(run.config.batch_size.min(run.train.len()));
+        let n_batches = run
+            .train
+            .len()
+            .div_ceil(run.config.batch_size.min(run.train.len()));
         let recent = first_samples(&run.state.order);
         let health = health::measure(
             &run.net,
@@ -262,12 +265,12 @@ struct Trainer {
     curve: Curve,
 }
 
-/// Stops [`train_from`] after `limit` mini-batches, at an epoch's end, at a deadline, or when
-/// interrupted; gathers the train-cost curve on the way.
+/// Stops [`train_from`] after `limit` mini-batches, at a deadline, or when interrupted; gathers
+/// the train-cost curve and the log lines of the epochs that end on the way.
 struct Chunk<'a> {
     limit: usize,
     done: usize,
-    epoch_ended: bool,
+    ended: Vec<Value>,
     deadline: Option<Instant>,
     interrupt: Option<&'a AtomicBool>,
     curve: &'a mut Curve,
@@ -296,12 +299,11 @@ impl Progress for Chunk<'_> {
     fn batch_end(&mut self, _batch: usize) {
         self.done += 1;
     }
-    fn epoch_end(&mut self, _report: &crate::EpochReport) {
-        self.epoch_ended = true;
+    fn epoch_end(&mut self, report: &crate::EpochReport) {
+        self.ended.push(epoch_json(report));
     }
     fn should_stop(&mut self) -> bool {
         self.done >= self.limit
-            || self.epoch_ended
             || self.interrupt.is_some_and(|i| i.load(Ordering::Relaxed))
             || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
@@ -390,16 +392,15 @@ impl Trainer {
         Ok(())
     }
 
-    /// One call of the library's loop, within one epoch: at most `limit` mini-batches, and
+    /// One call of the library's loop: at most `limit` mini-batches, and
     /// when running, until [`PUBLISH_EVERY`] has passed or a command comes. Returns how many
     /// mini-batches ran.
     fn chunk(&mut self, limit: usize, running: bool) -> Result<usize, String> {
         let r = &mut self.run;
-        let epoch = r.state.epoch;
         let mut progress = Chunk {
             limit,
             done: 0,
-            epoch_ended: false,
+            ended: Vec::new(),
             deadline: running.then(|| Instant::now() + PUBLISH_EVERY),
             interrupt: running.then_some(&*self.interrupt),
             curve: &mut self.curve,
@@ -417,19 +418,16 @@ impl Trainer {
             &mut progress,
             &mut r.state,
         );
-        let ran = progress.done;
+        let (ran, ended) = (progress.done, progress.ended);
         let mut s = lock(&self.shared);
         s.steps += ran;
         s.curve.append(&mut self.curve.points);
         result.map_err(|e| format!("training failed: {e}"))?;
-        if r.state.epoch != epoch {
-            if let Some(report) = r.state.history.epochs.last() {
-                let mut line = epoch_json(report);
-                if !self.rate_changes.is_empty() {
-                    line["learning_rate_changes"] = json!(std::mem::take(&mut self.rate_changes));
-                }
-                s.history.push(line);
+        for mut line in ended {
+            if !self.rate_changes.is_empty() {
+                line["learning_rate_changes"] = json!(std::mem::take(&mut self.rate_changes));
             }
+            s.history.push(line);
             if let Some(path) = &r.log {
                 let text: String = s.history.iter().map(|l| l.to_string() + "\n").collect();
                 model_io::write_atomically(path, text.as_bytes())

@@ -237,7 +237,10 @@ impl App {
 
     fn reset(&self) -> Result<Value, Failure> {
         if self.live.is_some() {
-            return Err((409, "live training owns the network; nothing to reset".into()));
+            return Err((
+                409,
+                "live training owns the network; nothing to reset".into(),
+            ));
         }
         let mut working = self.lock();
         working.net = Arc::clone(&self.model);

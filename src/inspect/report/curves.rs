@@ -134,7 +134,11 @@ pub fn curves_svg(log: &[LogEntry], title: &str) -> String {
     let extra = if speeds { super::speeds::HEIGHT } else { 0.0 };
     let mut svg = Svg::new(2.0 * pw + 150.0, ph + 130.0 + extra);
     if speeds {
-        super::speeds::panel(&mut svg, log, (70.0, ph + 170.0, 2.0 * pw + 60.0, extra - 120.0));
+        super::speeds::panel(
+            &mut svg,
+            log,
+            (70.0, ph + 170.0, 2.0 * pw + 60.0, extra - 120.0),
+        );
     }
     svg.styled_text(20.0, 26.0, 16.0, Anchor::Start, "#222222", true, title);
     let cost = |e: &LogEntry| [e.train_cost, e.validation_cost, e.test_cost];

@@ -26,14 +26,21 @@ pub fn panel(svg: &mut Svg, log: &[LogEntry], (x0, y0, w, h): (f64, f64, f64, f6
     let (lo, hi) = if values.is_empty() {
         (0.0, 1.0)
     } else {
-        (lo.log10().floor(), hi.log10().ceil().max(lo.log10().floor() + 1.0))
+        (
+            lo.log10().floor(),
+            hi.log10().ceil().max(lo.log10().floor() + 1.0),
+        )
     };
     let epochs: Vec<usize> = log.iter().map(|e| e.epoch).collect();
     let (e_lo, e_hi) = (
         *epochs.iter().min().unwrap_or(&1) as f64,
         *epochs.iter().max().unwrap_or(&1) as f64,
     );
-    let (e_lo, e_hi) = if e_hi > e_lo { (e_lo, e_hi) } else { (e_lo - 0.5, e_hi + 0.5) };
+    let (e_lo, e_hi) = if e_hi > e_lo {
+        (e_lo, e_hi)
+    } else {
+        (e_lo - 0.5, e_hi + 0.5)
+    };
     let sx = |e: f64| x0 + (e - e_lo) / (e_hi - e_lo) * w;
     let sy = |v: f64| y0 + h - (v.log10() - lo) / (hi - lo) * h;
     svg.rect(x0, y0, w, h, "#fbfbfb");
@@ -76,8 +83,17 @@ pub fn panel(svg: &mut Svg, log: &[LogEntry], (x0, y0, w, h): (f64, f64, f64, f6
             svg.dot(x, y, 2.5, colour);
         }
         let lx = x0 + 10.0 + 110.0 * l as f64;
-        svg.polyline(&[(lx, y0 + h + 50.0), (lx + 24.0, y0 + h + 50.0)], colour, 2.5, None);
-        let name = if l + 1 == n_layers { format!("layer {} (output)", l + 1) } else { format!("layer {}", l + 1) };
+        svg.polyline(
+            &[(lx, y0 + h + 50.0), (lx + 24.0, y0 + h + 50.0)],
+            colour,
+            2.5,
+            None,
+        );
+        let name = if l + 1 == n_layers {
+            format!("layer {} (output)", l + 1)
+        } else {
+            format!("layer {}", l + 1)
+        };
         svg.text(lx + 30.0, y0 + h + 54.0, 12.0, Anchor::Start, &name);
     }
 }
