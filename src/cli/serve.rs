@@ -79,9 +79,9 @@ fn app(args: &ServeArgs) -> anyhow::Result<(App, String)> {
     if let Some(path) = &args.model {
         net = model_io::load(path)?;
         check_fits(&net, &train_set).with_context(|| format!("{}", path.display()))?;
-        let lr = backprop::Optimizer::learning_rate(&optimizer);
+        let lr = optimizer.learning_rate();
         optimizer = args.run.recipe()?.optimizer.build(&net, train_set.len())?;
-        backprop::Optimizer::set_learning_rate(&mut optimizer, lr);
+        optimizer.set_learning_rate(lr);
         what = format!("{what}, continuing from {}", path.display());
     }
     if net.n_inputs() != SIDE * SIDE {

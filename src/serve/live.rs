@@ -12,8 +12,7 @@ use super::Failure;
 use crate::inspect::health::{self, Health};
 use crate::inspect::report::curves::epoch_json;
 use crate::{
-    model_io, train_from, Dataset, Monitor, Network, Optim, Optimizer, Progress, TrainConfig,
-    TrainState,
+    model_io, train_from, Dataset, Monitor, Network, Optim, Progress, TrainConfig, TrainState,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
