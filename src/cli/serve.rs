@@ -43,7 +43,10 @@ pub struct ServeArgs {
 /// The page's state: a model to look into, or a run to train live.
 fn app(args: &ServeArgs) -> anyhow::Result<(App, String)> {
     if !args.train {
-        if format!("{:?}", args.run) != format!("{:?}", default_train_args()) {
+        // --data may name where the test set comes from; every other flag of train needs --train.
+        let mut plain = default_train_args();
+        plain.data = args.run.data.clone();
+        if format!("{:?}", args.run) != format!("{:?}", plain) {
             bail!("the training flags need --train (backprop serve --train ...)");
         }
         let path = args
