@@ -283,7 +283,7 @@ fn served(args: &[&str]) -> (http::Served, tempfile::TempDir) {
     let out = dir.path().join("live.safetensors");
     let mut all = vec!["--train", "--out", out.to_str().unwrap()];
     all.extend_from_slice(args);
-    (http::Served::start_with(&all), dir)
+    (http::Served::start_args(&all), dir)
 }
 
 /// Stepping through an epoch from the API — in uneven chunks, with a run and a pause between

@@ -637,7 +637,7 @@ fn live_training_in_the_page_runs_pauses_and_shows_it_learning() {
     let shots =
         std::env::var_os("BACKPROP_SCREENSHOTS").map_or(dir.path().to_path_buf(), PathBuf::from);
     let out = dir.path().join("live.safetensors");
-    let server = Served::start_with(&[
+    let server = Served::start_args(&[
         "--train",
         "--limit",
         "6000",

@@ -154,13 +154,6 @@ impl Dataset {
         x
     }
 
-    /// Sample `i`'s one-hot target y.
-    pub fn target<T: Real>(&self, i: usize) -> Vec<T> {
-        let mut y = vec![T::ZERO; self.n_classes];
-        self.fill_targets(&[i], &mut y);
-        y
-    }
-
     /// Every sample's features one after another, if they are bytes (scaled by 1/255 when a
     /// batch is built).
     pub fn bytes(&self) -> Option<&[u8]> {

@@ -219,7 +219,9 @@ mod tests {
         let h = measure(&net, &d, &idx, 3, 0.5);
         let mut mean = Gradient::zeros_like(&net);
         for &i in &idx {
-            let (g, _) = net.backprop(&d.input(i), &d.target(i));
+            let mut y = vec![0.0; 2];
+            d.fill_targets(&[i], &mut y);
+            let (g, _) = net.backprop(&d.input(i), &y);
             mean.add(&g);
         }
         mean.scale(0.1);
