@@ -16,10 +16,10 @@ if [ "${PAGE:-1}" = 1 ]; then
     --user-data-dir="$dir/chromium" "http://127.0.0.1:$PORT/" >/dev/null 2>&1 & cpid=$!
   sleep 4
 fi
-curl -s -XPOST -d '{"action":"run"}' "localhost:$PORT/api/train" >/dev/null
-until curl -s "localhost:$PORT/api/train" | grep -q '"state":"done"'; do sleep 1; done
-live=$(curl -s "localhost:$PORT/api/train" | python3 -c "import json,sys; print(json.load(sys.stdin)['seconds'])")
-curl -s -XPOST -d '{"action":"save"}' "localhost:$PORT/api/train" >/dev/null
+curl -s -XPOST -H 'Content-Type: application/json' -d '{"action":"run"}' "127.0.0.1:$PORT/api/train" >/dev/null
+until curl -s "127.0.0.1:$PORT/api/train" | grep -q '"state":"done"'; do sleep 1; done
+live=$(curl -s "127.0.0.1:$PORT/api/train" | python3 -c "import json,sys; print(json.load(sys.stdin)['seconds'])")
+curl -s -XPOST -H 'Content-Type: application/json' -d '{"action":"save"}' "127.0.0.1:$PORT/api/train" >/dev/null
 kill "$pid"; [ -n "$cpid" ] && kill "$cpid"
 cmp -s live.safetensors t.safetensors && same=identical || same=DIFFERENT
 python3 - <<PY
