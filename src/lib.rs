@@ -18,6 +18,7 @@
 //! | ∂a/∂z = σ'(z) | [`Activation::sigma_prime`] |
 //! | ∂C₀/∂w_jk = a_k^(L−1) σ'(z_j) ∂C₀/∂a_j, ∂C₀/∂b_j = σ'(z_j) ∂C₀/∂a_j | [`Dense::backprop`] |
 //! | ∂C₀/∂a_k^(L−1) = Σ_j w_jk σ'(z_j) ∂C₀/∂a_j, then keep going backwards | [`Dense::backprop`], [`Network::backprop`] |
+//! | every layer's a, ∂C₀/∂a and δ = ∂C₀/∂z of one sample, kept | [`Network::backward_trace`] |
 //! | ∂C/∂w = (1/n) Σ_k ∂C_k/∂w over the samples | [`Network::backprop_batch`] |
 //! | θ^(t+1) = θ^t − η ∇C(θ^t) | [`Optim`] with [`Method::Sgd`] |
 //! | "backpropagation is gradient descent with an efficient way to compute the gradient" | [`train()`] |
@@ -59,6 +60,7 @@
 // The notes' mathematics: one concept a file, names from the equations.
 mod activation;
 mod architecture;
+mod backward;
 mod cost;
 mod dropout;
 pub mod gradcheck;
@@ -91,6 +93,7 @@ pub mod serve;
 
 pub use activation::Activation;
 pub use architecture::{Architecture, MAX_PARAMETERS};
+pub use backward::{BackwardTrace, LayerBackward};
 pub use cost::Cost;
 pub use data::{Dataset, Mnist};
 pub use dropout::Dropout;

@@ -101,6 +101,11 @@ impl<T: Real> Workspace<T> {
         &a[..batch * self.sizes[self.sizes.len() - 1]]
     }
 
+    /// The activations a^(l) of layer `l` (0 the input) in the last pass, batch × n_l.
+    pub fn activations(&self, l: usize, batch: usize) -> &[T] {
+        &self.activations[l][..batch * self.sizes[l]]
+    }
+
     /// What layer l's backward step needs: the activations it was fed (after dropout), its
     /// ∂C/∂z, and the previous layer's activations, mask and ∂C/∂z buffer (none for layer 0:
     /// nobody needs ∂C/∂x).

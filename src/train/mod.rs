@@ -115,6 +115,7 @@ pub fn train_from<T: Real>(
             state.epoch_correct += step.correct(this);
             state.epoch_cost += cost.to_f64();
             state.batches_done += 1;
+            progress.batch_cost(cost.to_f64() / this.len() as f64);
             progress.batch_end(state.batches_done);
             if state.batches_done < n_batches && progress.should_stop() {
                 state.epoch_seconds += start.elapsed().as_secs_f64();
@@ -210,6 +211,11 @@ impl<T: Real> TrainState<T> {
             validation: monitor.validation.map(|d| evaluate(net, d)).transpose()?,
             test: monitor.test.map(|d| evaluate(net, d)).transpose()?,
             seconds,
+            health: progress.wants_health().then(|| {
+                let recent = data.len().saturating_sub(crate::inspect::health::SAMPLES);
+                let batch_size = config.batch_size.min(data.len());
+                crate::inspect::health::measure(net, data, &self.order[recent..], batch_size, eta)
+            }),
         };
         progress.epoch_end(&report);
         let validation_accuracy = report.validation.as_ref().map(Evaluation::accuracy);

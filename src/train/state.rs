@@ -23,6 +23,10 @@ pub struct EpochReport {
     pub test: Option<Evaluation>,
     /// Seconds spent training (shuffling and every step), evaluation excluded.
     pub seconds: f64,
+    /// Each layer's health at the end of the epoch, if [`crate::Progress::wants_health`] asked
+    /// for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::inspect::health::Health>,
 }
 
 /// Why training ended.

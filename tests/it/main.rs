@@ -27,6 +27,7 @@ mod predict;
 mod resume;
 mod serve;
 mod serve_api;
+mod serve_backprop;
 mod serve_browser;
 mod serve_http;
 mod sparse;
