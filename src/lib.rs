@@ -29,6 +29,7 @@
 //! ## Example: the notes' network on MNIST
 //!
 //! ```no_run
+//! # #[cfg(feature = "bundled-mnist")] {
 //! use backprop::{evaluate, train, Architecture, Init, Mnist, Monitor, Network, OptimizerConfig, TrainConfig};
 //! let mnist = Mnist::bundled()?;
 //! let mut net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 1)?;
@@ -37,9 +38,34 @@
 //! train(&mut net, &mut sgd, &mnist.train, Monitor { test: Some(&mnist.test), ..Default::default() }, &config, &mut ())?;
 //! println!("accuracy {:.2}%", 100.0 * evaluate(&net, &mnist.test)?.accuracy());
 //! backprop::model_io::save(&net, "model.safetensors".as_ref())?;
+//! # }
 //! # Ok::<(), backprop::Error>(())
 //! ```
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `cli` | on | the `backprop` command-line tool (clap, anyhow, indicatif, ctrlc, the HTTP server), the [`serve`] module of its draw-a-digit page; turns on `images` and `bundled-mnist` |
+//! | `images` | with `cli` | PNG and JPEG digits ([`inspect::preprocess::load_digit`]) and the SVG pictures of [`inspect::report`] (png, zune-jpeg) |
+//! | `bundled-mnist` | with `cli` | [`Mnist::bundled`]: the 11 MB of MNIST compiled in, when the crate is built from its repository (the package on crates.io leaves the files out, and `bundled` then returns an error saying so) |
+//!
+//! Everything else — the maths, datasets, training, evaluation, gradient checks and model
+//! files — needs none of them. A program that uses backprop as a library writes
+//!
+//! ```toml
+//! [dependencies]
+//! backprop = { version = "0.1", default-features = false }
+//!
+//! # Training is arithmetic in tight loops: unoptimised, a small run was measured 42x slower.
+//! # This keeps backprop optimised in your debug builds too.
+//! [profile.dev.package.backprop]
+//! opt-level = 3
+//! ```
+//!
+//! and compiles 46 crates besides its own (the matrix kernels, serde, safetensors, flate2).
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The notes' mathematics: one concept a file, names from the equations.
 mod activation;
@@ -71,6 +97,8 @@ mod kernels;
 pub mod inspect;
 
 // The draw-a-digit page behind `backprop serve` (routes and JSON; the CLI owns the socket).
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod serve;
 
 pub use activation::Activation;

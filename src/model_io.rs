@@ -78,7 +78,7 @@ pub fn to_bytes(net: &Network<f32>) -> std::result::Result<Vec<u8>, String> {
             serde_json::to_string(&net.architecture()).map_err(|e| e.to_string())?,
         ),
     ]);
-    safetensors::serialize(views, Some(metadata))
+    safetensors::serialize(views, Some(metadata.into_iter().collect()))
         .map(sorted_header)
         .map_err(|e| e.to_string())
 }

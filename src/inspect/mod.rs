@@ -4,5 +4,7 @@
 
 pub mod explain;
 pub mod preprocess;
+#[cfg(feature = "images")]
+#[cfg_attr(docsrs, doc(cfg(feature = "images")))]
 pub mod report;
 pub mod stats;
