@@ -73,8 +73,10 @@ mod architecture;
 mod cost;
 mod dropout;
 pub mod gradcheck;
+mod inference;
 mod init;
 mod layer;
+mod metrics;
 pub mod model_io;
 mod network;
 
@@ -85,6 +87,9 @@ mod rng;
 
 // Data: IDX files, the bundled MNIST, datasets and batching.
 pub mod data;
+
+// The short way: an estimator like scikit-learn's MLPClassifier and MLPRegressor.
+mod estimator;
 
 // Training: the loop, its step (the one door to the fast path), optimisers, schedules,
 // augmentation, checkpoints.
@@ -107,6 +112,7 @@ pub use cost::Cost;
 pub use data::{Dataset, Mnist};
 pub use dropout::Dropout;
 pub use error::{Error, Result};
+pub use estimator::{Mlp, Model, Prediction, TargetValue};
 pub use init::Init;
 pub use kernels::{set_threads, threads, GEMM_THRESHOLD};
 pub use layer::{Dense, LayerGradient};
@@ -115,6 +121,6 @@ pub use real::Real;
 pub use rng::Rng;
 pub use train::{
     check_fits, evaluate, train, train_from, Augment, Checkpoint, EpochReport, Evaluation, History,
-    Method, Monitor, Optim, OptimState, Optimizer, OptimizerConfig, Progress, Schedule, Stop,
-    TrainConfig, TrainState,
+    Method, Monitor, Optim, OptimState, Optimizer, OptimizerConfig, Progress, Regression, Schedule,
+    Stop, TrainConfig, TrainState,
 };

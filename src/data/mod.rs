@@ -1,9 +1,13 @@
-//! Data: the IDX file format, MNIST-style directories, and labelled datasets.
+//! Data: the IDX file format, MNIST-style directories, datasets from memory (classes or real
+//! targets), splits and shuffles, and standardisation.
 
 mod dataset;
 pub mod idx;
+mod memory;
 mod mnist;
+mod scaler;
 
 pub use dataset::Dataset;
 pub use idx::{read_idx, Idx};
 pub use mnist::Mnist;
+pub use scaler::Scaler;

@@ -9,7 +9,7 @@ fn main() -> Result<(), backprop::Error> {
     let config = TrainConfig { epochs: 2000, batch_size: 4, seed: 1, ..Default::default() };
     train(&mut net, &mut sgd, &xor, Monitor::default(), &config, &mut ())?;
     let bytes = backprop::model_io::to_bytes(&net).expect("serialises");
-    let answers: Vec<usize> = (0..4).map(|i| net.predict(&xor.input::<f32>(i))).collect();
+    let answers = net.predict_batch(&xor.features_f32())?;
     println!("xor {answers:?}, model file {} bytes", bytes.len());
     assert_eq!(answers, [0, 1, 1, 0]);
     Ok(())
