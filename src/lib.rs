@@ -79,6 +79,7 @@ mod layer;
 mod metrics;
 pub mod model_io;
 mod network;
+mod workspace;
 
 // Numbers and randomness under everything.
 mod error;
@@ -116,11 +117,12 @@ pub use estimator::{Mlp, Model, Prediction, TargetValue};
 pub use init::Init;
 pub use kernels::{set_threads, threads, GEMM_THRESHOLD};
 pub use layer::{Dense, LayerGradient};
-pub use network::{argmax, Gradient, Network, Workspace};
+pub use network::{argmax, Gradient, Network};
 pub use real::Real;
 pub use rng::Rng;
 pub use train::{
     check_fits, evaluate, train, train_from, Augment, Checkpoint, EpochReport, Evaluation, History,
-    Method, Monitor, Optim, OptimState, Optimizer, OptimizerConfig, Progress, Regression, Schedule,
-    Stop, TrainConfig, TrainState,
+    Method, Monitor, Optim, OptimState, OptimizerConfig, Progress, Regression, Schedule, Stop,
+    TrainConfig, TrainState,
 };
+pub use workspace::Workspace;
