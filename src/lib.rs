@@ -48,6 +48,7 @@
 //! |---|---|---|
 //! | `cli` | on | the `backprop` command-line tool (clap, anyhow, indicatif, ctrlc, the HTTP server), the [`serve`] module of its draw-a-digit page; turns on `images` and `bundled-mnist` |
 //! | `images` | with `cli` | PNG and JPEG digits ([`inspect::preprocess::load_digit`]) and the SVG pictures of [`inspect::report`] (png, zune-jpeg) |
+//! | `csv` | with `cli` | tables from CSV files ([`data::csv`]): a header, the target column by name, classes or real values |
 //! | `bundled-mnist` | with `cli` | [`Mnist::bundled`]: the 11 MB of MNIST compiled in, when the crate is built from its repository (the package on crates.io leaves the files out, and `bundled` then returns an error saying so) |
 //!
 //! Everything else — the maths, datasets, training, evaluation, gradient checks and model

@@ -16,6 +16,8 @@ mod plot;
 mod predict;
 // Issue 6, the draw-a-digit page.
 mod serve;
+// Issue 16, tables.
+mod table;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -22,6 +22,24 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
+    /// With a CSV --data: the column to predict (found by name in the header)
+    #[arg(long, value_name = "NAME", help_heading = "Tables (--data FILE.csv)")]
+    pub target: Option<String>,
+
+    /// With a CSV --data: classify or regress [default: classify for words or at most 20
+    /// distinct integers, regress otherwise]
+    #[arg(long, value_name = "TASK", value_parser = parse_task, help_heading = "Tables (--data FILE.csv)")]
+    pub task: Option<backprop::model_io::Task>,
+
+    /// With a CSV --data: a CSV test file with the same columns [default: --test-split 0.2]
+    #[arg(long, value_name = "FILE", help_heading = "Tables (--data FILE.csv)")]
+    pub test: Option<PathBuf>,
+
+    /// With a CSV --data: hold out this fraction of the rows (stratified for classes) as the
+    /// test set [default: 0.2]
+    #[arg(long, value_name = "F", help_heading = "Tables (--data FILE.csv)")]
+    pub test_split: Option<f64>,
+
     /// A complete recipe; any flag given as well overrides the preset's value
     #[arg(long, value_enum, default_value_t = Preset::Notes)]
     pub preset: Preset,
@@ -285,7 +303,39 @@ struct RunData {
 /// Set by Ctrl-C: finish the current step, write a checkpoint, exit.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+fn parse_task(s: &str) -> Result<backprop::model_io::Task, String> {
+    match s {
+        "classify" => Ok(backprop::model_io::Task::Classify),
+        "regress" => Ok(backprop::model_io::Task::Regress),
+        _ => Err(format!("{s:?} is not a task: use classify or regress")),
+    }
+}
+
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    if let Some(data) = args.data.as_deref().filter(|d| super::table::is_csv(d)) {
+        return super::table::train(super::table::TableTrain {
+            data,
+            target: args.target.as_deref(),
+            task: args.task,
+            test: args.test.as_deref(),
+            test_split: args.test_split,
+            hidden: args.network.hidden.as_deref(),
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            seed: args.seed,
+            learning_rate: args.optim.learning_rate,
+            l2: args.optim.l2,
+            out: &args.out,
+            json: args.json,
+        });
+    }
+    if args.target.is_some()
+        || args.test.is_some()
+        || args.test_split.is_some()
+        || args.task.is_some()
+    {
+        bail!("--target, --task, --test and --test-split go with a CSV file: --data FILE.csv");
+    }
     let log_path = args.log_path();
     let checkpoint_path = args.checkpoint_path();
     check_outputs(&args.out, &log_path, &checkpoint_path)?;

@@ -1,6 +1,9 @@
 //! Data: the IDX file format, MNIST-style directories, datasets from memory (classes or real
 //! targets), splits and shuffles, and standardisation.
 
+#[cfg(feature = "csv")]
+#[cfg_attr(docsrs, doc(cfg(feature = "csv")))]
+pub mod csv;
 mod dataset;
 pub mod idx;
 mod memory;
