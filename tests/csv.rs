@@ -268,3 +268,35 @@ fn a_bad_csv_is_refused_before_training() {
         .failure();
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("needs --target NAME"));
 }
+
+#[test]
+fn the_toy_sets_train_with_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = backprop_cmd()
+        .current_dir(dir.path())
+        .args([
+            "train",
+            "--data",
+            "spiral",
+            "--hidden",
+            "16,16",
+            "--epochs",
+            "200",
+            "--samples",
+            "600",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    // Three arms: chance is 1/3; the noise (σ = 0.1) blurs the arms near the centre.
+    assert!(v["accuracy"].as_f64().unwrap() > 0.8, "{v}");
+    assert!(dir.path().join("model.safetensors").exists());
+    let out = backprop_cmd()
+        .current_dir(dir.path())
+        .args(["train", "--data", "moons", "--noise", "-1"])
+        .assert()
+        .failure();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr)
+        .contains("the noise must be 0 or positive"));
+}

@@ -17,9 +17,17 @@ pub fn is_csv(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
+/// Whether `--data` names a built-in toy set (and no file or directory of that name exists).
+pub fn toy(path: &Path) -> Option<backprop::data::Toy> {
+    let name = path.to_str()?;
+    backprop::data::Toy::from_name(name).filter(|_| !path.exists())
+}
+
 /// What `train` passes on for a table.
 pub struct TableTrain<'a> {
     pub data: &'a Path,
+    pub samples: Option<usize>,
+    pub noise: Option<f64>,
     pub target: Option<&'a str>,
     pub task: Option<Task>,
     pub test: Option<&'a Path>,
@@ -35,13 +43,28 @@ pub struct TableTrain<'a> {
 }
 
 pub fn train(a: TableTrain<'_>) -> anyhow::Result<ExitCode> {
-    let Some(target) = a.target else {
-        bail!(
-            "{}: a CSV file needs --target NAME, the column to predict",
-            a.data.display()
-        );
+    let table = match toy(a.data) {
+        Some(t) => Table {
+            data: t.generate(
+                a.samples.unwrap_or(500),
+                a.noise.unwrap_or(0.1),
+                a.seed.unwrap_or(3),
+            )?,
+            feature_names: vec!["x1".into(), "x2".into()],
+            target_name: "class".into(),
+            class_names: None,
+        },
+        None => {
+            let Some(target) = a.target else {
+                bail!(
+                    "{}: a CSV file needs --target NAME, the column to predict",
+                    a.data.display()
+                );
+            };
+            read_csv(a.data, target, a.task, None)?
+        }
     };
-    let table = read_csv(a.data, target, a.task, None)?;
+    let target = table.target_name.as_str();
     let task = if table.data.is_regression() {
         Task::Regress
     } else {

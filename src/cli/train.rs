@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct TrainArgs {
     /// Directory of an MNIST-style dataset (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
     /// t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]; "train-images.idx3-ubyte" spellings too)
-    /// [default: the MNIST bundled with backprop]
+    /// [default: the MNIST bundled with backprop]. Or a CSV file (with --target), or a built-in
+    /// 2-D toy set: spiral, circles, xor, gauss, moons (with --samples, --noise)
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
@@ -30,6 +31,19 @@ pub struct TrainArgs {
     /// distinct integers, regress otherwise]
     #[arg(long, value_name = "TASK", value_parser = parse_task, help_heading = "Tables (--data FILE.csv)")]
     pub task: Option<backprop::model_io::Task>,
+
+    /// With --data spiral|circles|xor|gauss|moons: the number of points [default: 500]
+    #[arg(long, value_name = "N", help_heading = "Tables (--data FILE.csv)")]
+    pub samples: Option<usize>,
+
+    /// With --data spiral|circles|xor|gauss|moons: σ of the Gaussian noise [default: 0.1]
+    #[arg(
+        long,
+        value_name = "SIGMA",
+        help_heading = "Tables (--data FILE.csv)",
+        allow_negative_numbers = true
+    )]
+    pub noise: Option<f64>,
 
     /// With a CSV --data: a CSV test file with the same columns [default: --test-split 0.2]
     #[arg(long, value_name = "FILE", help_heading = "Tables (--data FILE.csv)")]
@@ -312,9 +326,15 @@ fn parse_task(s: &str) -> Result<backprop::model_io::Task, String> {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    if let Some(data) = args.data.as_deref().filter(|d| super::table::is_csv(d)) {
+    if let Some(data) = args
+        .data
+        .as_deref()
+        .filter(|d| super::table::is_csv(d) || super::table::toy(d).is_some())
+    {
         return super::table::train(super::table::TableTrain {
             data,
+            samples: args.samples,
+            noise: args.noise,
             target: args.target.as_deref(),
             task: args.task,
             test: args.test.as_deref(),
@@ -333,8 +353,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         || args.test.is_some()
         || args.test_split.is_some()
         || args.task.is_some()
+        || args.samples.is_some()
+        || args.noise.is_some()
     {
-        bail!("--target, --task, --test and --test-split go with a CSV file: --data FILE.csv");
+        bail!("--target, --task, --test, --test-split, --samples and --noise go with a table: --data FILE.csv, or a toy set such as --data spiral");
     }
     let log_path = args.log_path();
     let checkpoint_path = args.checkpoint_path();

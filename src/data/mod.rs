@@ -9,8 +9,10 @@ pub mod idx;
 mod memory;
 mod mnist;
 mod scaler;
+mod toy;
 
 pub use dataset::Dataset;
 pub use idx::{read_idx, Idx};
 pub use mnist::Mnist;
 pub use scaler::Scaler;
+pub use toy::Toy;
