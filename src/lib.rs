@@ -80,6 +80,7 @@ mod layer;
 mod metrics;
 pub mod model_io;
 mod network;
+pub mod nielsen;
 mod workspace;
 
 // Numbers and randomness under everything.

@@ -300,3 +300,48 @@ fn the_toy_sets_train_with_no_file() {
     assert!(String::from_utf8_lossy(&out.get_output().stderr)
         .contains("the noise must be 0 or positive"));
 }
+
+#[test]
+fn network2_json_goes_both_ways_through_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("net.json");
+    // A network2.py file, as its Network.save writes it.
+    std::fs::write(
+        &json,
+        r#"{"sizes": [2, 2, 2], "weights": [[[1.0, -1.0], [0.5, 2.0]], [[1.5, -0.5], [-1.0, 1.0]]],
+            "biases": [[[0.0], [-1.0]], [[0.25], [0.0]]], "cost": "QuadraticCost"}"#,
+    )
+    .unwrap();
+    let model = dir.path().join("m.safetensors");
+    backprop_cmd()
+        .arg("import")
+        .arg(&json)
+        .arg("--out")
+        .arg(&model)
+        .assert()
+        .success();
+    let net = backprop::model_io::load(&model).unwrap();
+    assert_eq!(net.layers[1].weights, vec![1.5, -0.5, -1.0, 1.0]);
+    let back = dir.path().join("back.json");
+    backprop_cmd()
+        .args(["export", "--model"])
+        .arg(&model)
+        .arg("--out")
+        .arg(&back)
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&back).unwrap()).unwrap();
+    assert_eq!(v["sizes"], serde_json::json!([2, 2, 2]));
+    assert_eq!(v["biases"][0], serde_json::json!([[0.0], [-1.0]]));
+    assert_eq!(v["cost"], "QuadraticCost");
+    let out = backprop_cmd()
+        .args(["export", "--model"])
+        .arg(&model)
+        .arg("--out")
+        .arg(dir.path().join("m.onnx"))
+        .assert()
+        .failure();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr)
+        .contains("ONNX export is not in this version"));
+}
