@@ -21,10 +21,25 @@
 //! | ∂C/∂w = (1/n) Σ_k ∂C_k/∂w over the samples | [`Network::backprop_batch`] |
 //! | θ^(t+1) = θ^t − η ∇C(θ^t) | [`Optim`] with [`Method::Sgd`] |
 //! | "backpropagation is gradient descent with an efficient way to compute the gradient" | [`train()`] |
+//! | what the default `backprop train` runs: θ ← θ − η∇C for each mini-batch, in one pass | the training step chosen once per run (`Step` in `src/train/step.rs`): plain SGD fused into backpropagation, each layer stepped as soon as its δ is known ([`train::step::fused_sgd`], [`Dense::sgd_step_batch`]), and a first layer that visits only the non-zero pixels (`src/train/sparse/`) |
 //!
 //! [`Network::backprop`] is the notes' chain rule, sample by sample, loop by loop: the reference.
-//! [`Network::backprop_batch`] does the same for a whole mini-batch with matrix products; the
-//! tests check that the two agree, and [`gradcheck`] checks both against finite differences.
+//! [`Network::backprop_batch`] does the same for a whole mini-batch with matrix products, and the
+//! default run's step is that again with the update folded in and the zero pixels skipped. The
+//! tests hold each to the one before it:
+//!
+//! - [`gradcheck`] checks backprop against central finite differences (`tests/gradcheck.rs`:
+//!   `backprop_matches_finite_differences_for_every_activation_and_cost`,
+//!   `the_notes_network_passes_the_gradient_check`);
+//! - `batched_backprop_equals_the_per_sample_reference` (`tests/gradcheck.rs`) holds the batch
+//!   to the per-sample reference;
+//! - `fused_gradient_descent_equals_backprop_then_the_optimisers_step` and
+//!   `a_layers_gradient_descent_step_is_each_samples_step_in_turn` (`tests/gradcheck.rs`) hold
+//!   the fused step to backpropagation followed by the optimiser's step, and to each sample's
+//!   step taken in turn;
+//! - `the_notes_network_on_mnist_is_the_dense_paths_bit_for_bit` and
+//!   `any_shape_and_activation_is_the_dense_paths_bit_for_bit` (`tests/sparse.rs`) hold the
+//!   sparse first layer to the dense path, bit for bit.
 //!
 //! ## Example: the notes' network on MNIST
 //!
@@ -46,7 +61,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `cli` | on | the `backprop` command-line tool (clap, anyhow, indicatif, ctrlc, the HTTP server), the [`serve`] module of its draw-a-digit page; turns on `images` and `bundled-mnist` |
+//! | `cli` | on | the `backprop` command-line tool (clap, anyhow, indicatif, ctrlc, the HTTP server), the [`serve`] module of its draw-a-digit page; turns on `images`, `csv` and `bundled-mnist` |
 //! | `images` | with `cli` | PNG and JPEG digits ([`inspect::preprocess::load_digit`]) and the SVG pictures of [`inspect::report`] (png, zune-jpeg) |
 //! | `csv` | with `cli` | tables from CSV files ([`data::csv`]): a header, the target column by name, classes or real values |
 //! | `bundled-mnist` | with `cli` | [`Mnist::bundled`]: the 11 MB of MNIST compiled in, when the crate is built from its repository (the package on crates.io leaves the files out, and `bundled` then returns an error saying so) |
@@ -128,3 +143,8 @@ pub use train::{
     TrainConfig, TrainState,
 };
 pub use workspace::Workspace;
+
+// The README's Rust example is compiled with the doc tests, so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

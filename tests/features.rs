@@ -1,10 +1,13 @@
 //! The training features beyond the notes: schedules, early stopping, dropout, augmentation and
 //! the other optimisers, each on a small MNIST subset.
 
+mod common;
+
 use backprop::{
     evaluate, train, Activation, Architecture, Augment, Cost, Dataset, Dropout, Error, History,
     Init, Method, Mnist, Monitor, Network, OptimizerConfig, Schedule, Stop, TrainConfig,
 };
+use common::bits;
 
 struct Data {
     train: Dataset,
@@ -37,14 +40,6 @@ fn run(
     };
     let history = train(&mut net, &mut opt, &d.train, monitor, &config, &mut ()).unwrap();
     (net, history)
-}
-
-fn bits(n: &Network<f32>) -> Vec<u32> {
-    n.layers
-        .iter()
-        .flat_map(|l| l.weights.iter().chain(&l.biases))
-        .map(|v| v.to_bits())
-        .collect()
 }
 
 fn val_acc(h: &History) -> Vec<f64> {

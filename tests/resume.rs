@@ -1,10 +1,13 @@
 //! Interrupt a run anywhere, save a checkpoint, load it, continue: the final model is exactly
 //! the one an uninterrupted run makes.
 
+mod common;
+
 use backprop::{
     train, train_from, Activation, Architecture, Augment, Checkpoint, Cost, Dropout, Init, Method,
     Mnist, Monitor, Network, OptimizerConfig, Progress, Schedule, Stop, TrainConfig, TrainState,
 };
+use common::bits;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -21,14 +24,6 @@ impl Progress for StopAfter {
     fn should_stop(&mut self) -> bool {
         self.steps >= self.after
     }
-}
-
-fn bits(n: &Network<f32>) -> Vec<u32> {
-    n.layers
-        .iter()
-        .flat_map(|l| l.weights.iter().chain(&l.biases))
-        .map(|v| v.to_bits())
-        .collect()
 }
 
 #[test]

@@ -54,7 +54,7 @@ fn serves_the_page_and_survives_bad_requests() {
 
     // A body that claims to be larger than the limit is refused before it is read.
     let mut big = format!(
-        "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         10 << 20
     )
     .into_bytes();
@@ -63,8 +63,10 @@ fn serves_the_page_and_survives_bad_requests() {
     assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
 
     // A chunked body (no Content-Length) is cut off at the limit too.
-    let mut chunked =
-        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut chunked = format!(
+        "POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
     let chunk = vec![b' '; 1 << 16];
     for _ in 0..20 {
         chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
@@ -85,14 +87,13 @@ fn serves_the_page_and_survives_bad_requests() {
     let _ = std::net::TcpStream::connect(("127.0.0.1", port))
         .and_then(|mut s| std::io::Write::write_all(&mut s, b"\x00\x01garbage\r\n\r\n"));
 
-    // Clients that stall halfway through their bodies hold up nobody else (bodies over 1 KiB:
-    // tiny_http reads smaller ones itself before handing the request over).
+    // Clients that stall halfway through their bodies hold up nobody else.
     let stalled: Vec<_> = (0..4)
         .map(|_| {
             let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
             std::io::Write::write_all(
                 &mut s,
-                b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"width\"",
+                format!("POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"width\"").as_bytes(),
             )
             .unwrap();
             s

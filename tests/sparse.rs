@@ -2,6 +2,8 @@
 //! `src/train/sparse/layer.rs`). These tests hold it to the dense path: the same data given as
 //! floats (which the sparse path never takes) must give the same model, bit for bit.
 
+mod common;
+
 use backprop::{
     train, Activation, Architecture, Cost, Dataset, Error, Init, Method, Mnist, Monitor, Network,
     OptimizerConfig, Rng, TrainConfig,
@@ -59,12 +61,7 @@ fn trained(
         validation: None,
     };
     train(&mut net, &mut optimizer, data, monitor, &config, &mut ())?;
-    Ok(net
-        .layers
-        .iter()
-        .flat_map(|l| l.weights.iter().chain(&l.biases))
-        .map(|v| v.to_bits())
-        .collect())
+    Ok(common::bits(&net))
 }
 
 /// Two epochs on `bytes` (the sparse path) and on the same samples as `floats` (the dense

@@ -1,10 +1,13 @@
 //! Training end to end: XOR learns, MNIST subsets reach a stated accuracy, seeds reproduce
 //! models bit for bit, and bad settings are refused.
 
+mod common;
+
 use backprop::{
     evaluate, train, Activation, Architecture, Cost, Dataset, Error, Init, Mnist, Monitor, Network,
     OptimizerConfig, TrainConfig,
 };
+use common::bits;
 
 fn xor() -> Dataset {
     Dataset::from_floats(vec![0., 0., 0., 1., 1., 0., 1., 1.], vec![0, 1, 1, 0], 2, 2).unwrap()
@@ -112,13 +115,6 @@ fn train_briefly(seed: u64) -> Network<f32> {
 fn the_same_seed_gives_the_same_model_bit_for_bit() {
     let a = train_briefly(42);
     let b = train_briefly(42);
-    let bits = |n: &Network<f32>| -> Vec<u32> {
-        n.layers
-            .iter()
-            .flat_map(|l| l.weights.iter().chain(&l.biases))
-            .map(|v| v.to_bits())
-            .collect()
-    };
     assert_eq!(bits(&a), bits(&b));
     assert_ne!(bits(&a), bits(&train_briefly(43)));
 }

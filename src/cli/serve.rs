@@ -1,15 +1,20 @@
 //! `backprop serve`: the draw-a-digit page on a local web server. The routes and the JSON are
-//! `backprop::serve::handle`; this file owns the socket and the size limit on reading bodies.
+//! `backprop::serve::handle`, the sockets `backprop::serve::server`; this file binds the address
+//! and says what happens on the terminal.
 
 use anyhow::{anyhow, bail};
 use backprop::inspect::preprocess::SIDE;
-use backprop::serve::{handle, too_large, MAX_BODY};
-use backprop::{model_io, Network};
+use backprop::model_io;
+use backprop::serve::guard::Guard;
+use backprop::serve::handle;
+use backprop::serve::http::Request;
+use backprop::serve::server::{self, Event, Limits};
 use clap::Args;
-use std::io::{Read, Write};
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -24,6 +29,20 @@ pub struct ServeArgs {
     /// Address to listen on. The default serves this machine only; 0.0.0.0 serves the network
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+
+    /// Seconds a client has to send each whole request (from connecting or from the previous
+    /// answer); idle connections are closed after it, half-sent requests get 408
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = timeout)]
+    pub timeout: f64,
+}
+
+fn timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if (0.05..=3600.0).contains(&t) => Ok(t),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds from 0.05 to 3600"
+        )),
+    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -35,12 +54,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             net.n_inputs()
         );
     }
-    let server = tiny_http::Server::http((args.host.as_str(), args.port))
+    let listener = TcpListener::bind((args.host.as_str(), args.port))
         .map_err(|e| anyhow!("cannot listen on {}:{}: {e}", args.host, args.port))?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| anyhow!("the server has no IP address"))?;
+    let addr = listener.local_addr()?;
     let host = if addr.is_ipv6() {
         format!("[{}]", addr.ip())
     } else {
@@ -57,49 +73,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     drop(out);
 
-    // One thread per request: a client that stalls halfway through its body holds only its own
-    // thread, never the server (tiny_http already reads each connection's headers on its own).
-    let net = Arc::new(net);
-    for request in server.incoming_requests() {
-        let net = Arc::clone(&net);
-        // If no thread can be had, the request is dropped and its connection closed.
-        let _ = std::thread::Builder::new().spawn(move || answer(&net, request));
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Reads at most [`MAX_BODY`] bytes of the body, answers, and ignores a client that has gone.
-fn answer(net: &Network<f32>, mut request: tiny_http::Request) {
-    let method = request.method().as_str().to_owned();
-    let url = request.url().to_owned();
-    let response = match request.body_length() {
-        Some(len) if len > MAX_BODY => too_large(len),
-        _ => {
-            let mut body = Vec::new();
-            match request
-                .as_reader()
-                .take(MAX_BODY as u64 + 1)
-                .read_to_end(&mut body)
-            {
-                Ok(_) if body.len() > MAX_BODY => too_large(body.len()),
-                Ok(_) => handle(net, &method, &url, &body),
-                Err(_) => return, // the client hung up or sent a broken chunked body
-            }
-        }
+    let limits = Limits {
+        timeout: Duration::from_secs_f64(args.timeout),
+        ..Limits::default()
     };
-    let close = response.status == 413;
-    let mut reply = tiny_http::Response::from_data(response.body)
-        .with_status_code(response.status)
-        .with_header(header("Content-Type", response.content_type))
-        .with_header(header("Cache-Control", "no-store"));
-    if close {
-        // The rest of an oversized body is not read: end the connection instead.
-        reply = reply.with_header(header("Connection", "close"));
+    let app = move |r: &Request| handle(&net, &r.method, &r.target, &r.body);
+    server::serve(
+        listener,
+        Guard::new(&args.host, addr),
+        limits,
+        app,
+        |event| {
+            match event {
+        Event::AcceptFailing(e) => eprintln!(
+            "serve: cannot accept connections ({e}); closing idle ones and retrying, still serving (said once)"
+        ),
     }
-    let _ = request.respond(reply);
-}
-
-fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
-        .expect("header names and values are ASCII")
+        },
+    )
 }

@@ -11,6 +11,12 @@
 //! A drawing goes through [`preprocess::to_mnist`], the same code as `backprop predict`, and the
 //! network's one-sample [`Network::feedforward`] layer by layer (equations (2) and (3)).
 //! Bad requests get a 4xx status and `{"error": "..."}`; nothing a client sends can panic here.
+//! The sockets are [`server`]'s, the HTTP parsing [`http`]'s, and [`guard`] keeps other sites out.
+
+mod capacity;
+pub mod guard;
+pub mod http;
+pub mod server;
 
 use crate::inspect::preprocess::{self, GreyImage, SIDE};
 use crate::{argmax, Activation, Network};
@@ -226,7 +232,7 @@ fn weights(net: &Network<f32>, rest: &str) -> Result<Value, Failure> {
     let (Some(l), Some(j), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err((404, format!("no such page: /api/weights/{rest}; {usage}")));
     };
-    let (Ok(l), Ok(j)) = (l.parse::<usize>(), j.parse::<usize>()) else {
+    let (Some(l), Some(j)) = (decimal(l), decimal(j)) else {
         return Err((404, format!("no such page: /api/weights/{rest}; {usage}")));
     };
     if l == 0 || l > net.layers.len() {
@@ -258,6 +264,14 @@ fn weights(net: &Network<f32>, rest: &str) -> Result<Value, Failure> {
     }))
 }
 
+/// A path parameter in plain decimal: digits only, no sign, no leading zero (`+1`, `01` and
+/// `1e0` name nothing, so one resource has one path).
+fn decimal(s: &str) -> Option<usize> {
+    let plain =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    plain.then(|| s.parse().ok()).flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +292,25 @@ mod tests {
     fn shares_divide_by_the_sum_and_ignore_negatives() {
         assert_eq!(shares(&[1.0, 3.0, -2.0]), vec![0.25, 0.75, 0.0]);
         assert_eq!(shares(&[0.0, -1.0]), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn path_parameters_are_plain_decimals() {
+        assert_eq!(decimal("0"), Some(0));
+        assert_eq!(decimal("15"), Some(15));
+        for bad in [
+            "",
+            "+1",
+            "-1",
+            "01",
+            "015",
+            "1e0",
+            " 1",
+            "1 ",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(decimal(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
