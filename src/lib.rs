@@ -145,6 +145,7 @@ pub use train::{
 pub use workspace::Workspace;
 
 // The README's Rust example is compiled with the doc tests, so it cannot go stale.
-#[cfg(doctest)]
+// (It loads the bundled MNIST, so only with that feature.)
+#[cfg(all(doctest, feature = "bundled-mnist"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
