@@ -18,6 +18,7 @@
 //! | ∂a/∂z = σ'(z) | [`Activation::sigma_prime`] |
 //! | ∂C₀/∂w_jk = a_k^(L−1) σ'(z_j) ∂C₀/∂a_j, ∂C₀/∂b_j = σ'(z_j) ∂C₀/∂a_j | [`Dense::backprop`] |
 //! | ∂C₀/∂a_k^(L−1) = Σ_j w_jk σ'(z_j) ∂C₀/∂a_j, then keep going backwards | [`Dense::backprop`], [`Network::backprop`] |
+//! | every layer's a, ∂C₀/∂a and δ = ∂C₀/∂z of one sample, kept | [`Network::backward_trace`] |
 //! | ∂C/∂w = (1/n) Σ_k ∂C_k/∂w over the samples | [`Network::backprop_batch`] |
 //! | θ^(t+1) = θ^t − η ∇C(θ^t) | [`Optim`] with [`Method::Sgd`] |
 //! | "backpropagation is gradient descent with an efficient way to compute the gradient" | [`train()`] |
@@ -28,17 +29,17 @@
 //! default run's step is that again with the update folded in and the zero pixels skipped. The
 //! tests hold each to the one before it:
 //!
-//! - [`gradcheck`] checks backprop against central finite differences (`tests/gradcheck.rs`:
+//! - [`gradcheck`] checks backprop against central finite differences (`tests/it/gradcheck.rs`:
 //!   `backprop_matches_finite_differences_for_every_activation_and_cost`,
 //!   `the_notes_network_passes_the_gradient_check`);
-//! - `batched_backprop_equals_the_per_sample_reference` (`tests/gradcheck.rs`) holds the batch
+//! - `batched_backprop_equals_the_per_sample_reference` (`tests/it/gradcheck.rs`) holds the batch
 //!   to the per-sample reference;
 //! - `fused_gradient_descent_equals_backprop_then_the_optimisers_step` and
-//!   `a_layers_gradient_descent_step_is_each_samples_step_in_turn` (`tests/gradcheck.rs`) hold
+//!   `a_layers_gradient_descent_step_is_each_samples_step_in_turn` (`tests/it/gradcheck.rs`) hold
 //!   the fused step to backpropagation followed by the optimiser's step, and to each sample's
 //!   step taken in turn;
 //! - `the_notes_network_on_mnist_is_the_dense_paths_bit_for_bit` and
-//!   `any_shape_and_activation_is_the_dense_paths_bit_for_bit` (`tests/sparse.rs`) hold the
+//!   `any_shape_and_activation_is_the_dense_paths_bit_for_bit` (`tests/it/sparse.rs`) hold the
 //!   sparse first layer to the dense path, bit for bit.
 //!
 //! ## Example: the notes' network on MNIST
@@ -86,6 +87,7 @@
 // The notes' mathematics: one concept a file, names from the equations.
 mod activation;
 mod architecture;
+mod backward;
 mod cost;
 mod dropout;
 pub mod gradcheck;
@@ -126,6 +128,7 @@ pub mod serve;
 
 pub use activation::Activation;
 pub use architecture::{Architecture, MAX_PARAMETERS};
+pub use backward::{BackwardTrace, LayerBackward};
 pub use cost::Cost;
 pub use data::{Dataset, Mnist};
 pub use dropout::Dropout;
@@ -144,8 +147,8 @@ pub use train::{
 };
 pub use workspace::Workspace;
 
-// The README's Rust example is compiled with the doc tests, so it cannot go stale.
-// (It loads the bundled MNIST, so only with that feature.)
+// The README's Rust example is compiled with the doc tests, so it cannot go stale (it trains on
+// the bundled MNIST, hence the feature).
 #[cfg(all(doctest, feature = "bundled-mnist"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;

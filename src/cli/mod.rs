@@ -62,7 +62,7 @@ enum Command {
     /// Draw training curves (cost and accuracy per epoch) from a training log, as SVG.
     Plot(plot::PlotArgs),
     /// A local web page: draw a digit and watch every layer of your model respond.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Write a model for another tool: network2.py's JSON (.json).
     Export(export::ExportArgs),
     /// Read a network saved by Nielsen's network2.py (JSON) into a model file.
@@ -100,7 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(args) => predict::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Plot(args) => plot::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Export(args) => export::export(args),
         Command::Import(args) => export::import(args),
     }
@@ -208,5 +208,13 @@ mod tests {
         };
         assert_eq!((s.port, s.host.as_str()), (0, "::1"));
         assert!(Cli::try_parse_from(["backprop", "serve"]).is_err());
+        // Live training takes every flag of train, and no model.
+        let Command::Serve(s) = parse(&["serve", "--train", "--hidden", "30", "--epochs", "2"])
+        else {
+            panic!()
+        };
+        assert!(s.train && s.model.is_none());
+        assert_eq!(s.run.recipe().unwrap().hidden, vec![30]);
+        assert_eq!(s.run.epochs, Some(2));
     }
 }

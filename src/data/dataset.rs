@@ -281,7 +281,7 @@ impl Dataset {
         }
     }
 
-    /// Where the byte features are not zero (`SparseImages`), if they are bytes and mostly
+    /// Where the byte features are not zero (an index of non-zero pixels, `train/sparse/index.rs`), if they are bytes and mostly
     /// zero; built on the first call (one pass over the bytes), kept for the next ones.
     pub fn sparse_images(&self) -> Option<&SparseImages> {
         let build = || SparseImages::new(self.bytes()?, self.n_inputs);

@@ -1,5 +1,5 @@
 //! The sockets of `backprop serve`: one thread accepts, one thread per connection reads its
-//! requests ([`http`](super::http)), checks them ([`Guard`]) and asks the app for the answer,
+//! requests ([`super::http`] parses them), checks them ([`Guard`]) and asks the app for the answer,
 //! at most [`Limits::workers`] at a time.
 //!
 //! ```text

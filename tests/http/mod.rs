@@ -120,6 +120,17 @@ impl Served {
     /// `backprop serve` with more arguments, its file-descriptor limit set to `nofile` (through
     /// the shell's `ulimit -n`), and its stderr sent to `stderr`.
     pub fn start_with(model: &Path, args: &[&str], nofile: Option<u32>, stderr: Stdio) -> Served {
+        let mut all = vec!["--model", model.to_str().expect("a UTF-8 path")];
+        all.extend_from_slice(args);
+        Served::spawn(&all, nofile, stderr)
+    }
+
+    /// `backprop serve --port 0` with `args` only (`--train ...`, say).
+    pub fn start_args(args: &[&str]) -> Served {
+        Served::spawn(args, None, Stdio::inherit())
+    }
+
+    fn spawn(args: &[&str], nofile: Option<u32>, stderr: Stdio) -> Served {
         // BACKPROP_SERVE_EXE runs the tests against another build (an older one, say).
         let exe = match std::env::var_os("BACKPROP_SERVE_EXE") {
             Some(path) => Command::new(path),
@@ -136,8 +147,7 @@ impl Served {
             None => Command::new(exe.get_program()),
         };
         let mut child = command
-            .args(["serve", "--port", "0", "--model"])
-            .arg(model)
+            .args(["serve", "--port", "0"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(stderr)

@@ -1,7 +1,7 @@
 //! The real binary, "look inside" commands: predict, eval --report, plot, explain, inspect
 //! statistics — their output, the files they write, and their errors.
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use backprop::inspect::preprocess::GreyImage;
@@ -364,10 +364,11 @@ fn explain_prints_the_notes_example_and_follows_its_flags() {
     let text = ok(backprop().arg("explain"));
     // Figures of the hand computation in src/explain.rs.
     for figure in [
-        "a^(L) = σ(0.6788) = 0.6635",
-        "C₀ = (a^(L) − y)² = (0.6635 − 1.0000)² = 0.1132",
-        "∂C₀/∂a^(L)        = 2(a^(L) − y) = 2 × (0.6635 − 1.0000) = −0.6731",
-        "= 0.5859 × 0.2233 × (−0.6731) = −0.0880",
+        "a^(L) = σ(0.6633) = 0.6600",
+        "C₀ = (a^(L) − y)² = (0.6600 − 1.0000)² = 0.1156",
+        "these are the notes' figures, a^(L) = 0.66 and C₀ = (0.66 − 1)² = 0.1156",
+        "∂C₀/∂a^(L)        = 2(a^(L) − y) = 2 × (0.6600 − 1.0000) = −0.6800",
+        "= 0.5859 × 0.2244 × (−0.6800) = −0.0894",
         "∂C₀/∂a_0^(L−1) = Σ_j w_j0 σ'(z_j) ∂C₀/∂a_j",
         "= (−0.1033) + 0.2271 + (−0.1430) = −0.0192",
     ] {

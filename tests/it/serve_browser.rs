@@ -8,9 +8,9 @@
 //! Screenshots go to a temporary directory; set `BACKPROP_SCREENSHOTS=DIR` to keep them (the
 //! README's pictures were made so, with a fully trained model given as `BACKPROP_SERVE_MODEL`).
 
-mod http;
+use crate::http;
 
-mod common;
+use crate::common;
 
 use assert_cmd::cargo::CommandCargoExt;
 use http::Served;
@@ -431,4 +431,332 @@ fn draw_a_digit_and_the_page_shows_what_the_api_computes() {
         "a stroke right, then down-left"
     );
     d.screenshot(&shots.join("serve-phone.png"));
+}
+
+impl Driver {
+    fn click(&self, css: &str) {
+        let id = self.element(css)[ELEMENT].as_str().unwrap().to_owned();
+        self.call("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    /// Clicks the drawn neuron `neuron` of `layer` on the network canvas.
+    fn click_neuron(&self, layer: u64, neuron: u64) {
+        let target = self.script(
+            "const c = document.getElementById('net').getBoundingClientRect();
+             const n = window.layout.find((n) => n.layer === arguments[0] && n.neuron === arguments[1]);
+             return [Math.round(n.x - c.width / 2), Math.round(n.y - c.height / 2)];",
+            json!([layer, neuron]),
+        );
+        let origin = self.element("#net");
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                "actions": [{"type": "pointerMove", "duration": 0, "origin": origin, "x": target[0], "y": target[1]},
+                            {"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}]}]})),
+        );
+    }
+
+    /// [`Driver::wait_for`] with arguments.
+    fn wait_with(&self, js: &str, args: Value, what: &str) {
+        let start = Instant::now();
+        while self.script(js, args.clone()) != json!(true) {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_answered(&self) {
+        self.wait_for(
+            "const b = document.body.dataset; return b.busy === '0' && +b.sent > 0 && b.sent === b.shown;",
+            "the page's answer",
+        );
+    }
+}
+
+/// The "7" of the phone test, drawn with the mouse.
+const SEVEN: [(i64, i64); 6] = [
+    (-70, -90),
+    (0, -90),
+    (70, -90),
+    (40, -20),
+    (10, 50),
+    (-10, 110),
+];
+
+/// What the page shows of the backward pass, against `/api/backprop` for the very pixels it sent.
+fn check_backward_matches_api(d: &Driver, server: &Served, label: u64) -> f64 {
+    d.wait_answered();
+    let page = d.script(
+        "const $ = (id) => document.getElementById(id);
+         return { sent: window.lastRequest, cost: +$('cost').dataset.cost, text: $('cost').textContent,
+                  nudges: JSON.parse($('net').dataset.nudges), deltas: JSON.parse($('net').dataset.deltas),
+                  terms: [...document.querySelectorAll('#terms [data-term]')].map((e) => +e.dataset.term) };",
+        json!([]),
+    );
+    let mut body = page["sent"].clone();
+    body["label"] = json!(label);
+    let api = http::json(server.port, "POST", "/api/backprop", Some(&body));
+    let cost = api["cost"].as_f64().unwrap();
+    assert_eq!(
+        page["cost"].as_f64().unwrap(),
+        cost,
+        "the cost shown is the API's"
+    );
+    assert_eq!(page["text"], format!("C₀ = {cost:.4}"));
+    assert_close(&floats(&page["terms"]), &floats(&api["terms"]), "terms");
+    let layers = api["layers"].as_array().unwrap();
+    for (l, layer) in layers.iter().enumerate() {
+        assert_close(
+            &floats(&page["nudges"][l]),
+            &floats(&layer["dc_da"]),
+            &format!("nudges {}", l + 1),
+        );
+        assert_close(
+            &floats(&page["deltas"][l]),
+            &floats(&layer["delta"]),
+            &format!("δ {}", l + 1),
+        );
+    }
+    cost
+}
+
+#[test]
+fn the_backward_pass_of_a_drawing_and_one_step_in_the_page() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let shots =
+        std::env::var_os("BACKPROP_SCREENSHOTS").map_or(dir.path().to_path_buf(), PathBuf::from);
+    let model = trained_model(dir.path());
+    let server = Served::start(&model);
+    let d = Driver::start();
+    d.call("POST", "/url", Some(json!({"url": server.url})));
+    d.wait_for(
+        "return document.body.dataset.ready === '1';",
+        "the model to load",
+    );
+    d.stroke("#pad", "mouse", &SEVEN);
+    assert_eq!(
+        check_page_matches_api(&d, &server),
+        7,
+        "a 7 for the trained network"
+    );
+
+    // Say it should be a 3: the page turns to the backward view and shows C₀ and the nudges.
+    d.click("#digits button[data-digit='3']");
+    d.wait_for(
+        "return document.body.dataset.view === 'backward';",
+        "the backward view",
+    );
+    let before = check_backward_matches_api(&d, &server, 3);
+    assert!(before > 0.5, "a 7 labelled 3 costs: C₀ = {before}");
+
+    // A neuron of layer L−1: its nudge is the sum over the output layer, with the numbers.
+    // The one that learns most from this drawing: the largest |δ| of layer L−1.
+    let api = window_backward(&d);
+    let delta = floats(&api["layers"][1]["delta"]);
+    let j = (0..delta.len())
+        .max_by(|&a, &b| delta[a].abs().total_cmp(&delta[b].abs()))
+        .unwrap();
+    d.click_neuron(2, j as u64);
+    d.wait_for(
+        "return document.getElementById('why').textContent.includes('Σ_i');",
+        "the neuron's sum",
+    );
+    let why = d.script(
+        "return document.getElementById('why').textContent;",
+        json!([]),
+    );
+    let dc_da = api["layers"][1]["dc_da"][j].as_f64().unwrap();
+    assert!(
+        why.as_str().unwrap().contains(&fmt4(dc_da)),
+        "{why} lacks {}",
+        fmt4(dc_da)
+    );
+    assert!(
+        why.as_str().unwrap().contains("∂z/∂w · ∂a/∂z · ∂C₀/∂a"),
+        "{why}"
+    );
+    d.screenshot(&shots.join("serve-backward.png"));
+
+    // One step of gradient descent on this drawing: C₀ falls, and the page shows the new one.
+    d.click("#step");
+    d.wait_for("return document.body.dataset.steps === '1';", "the step");
+    d.wait_with(
+        "return window.lastBackward && +document.getElementById('cost').dataset.cost !== arguments[0];",
+        json!([before]),
+        "the cost after the step",
+    );
+    let after = check_backward_matches_api(&d, &server, 3);
+    assert!(after < before, "C₀ {before} → {after}");
+    let info = d.script(
+        "return document.getElementById('stepinfo').textContent;",
+        json!([]),
+    );
+    assert!(
+        info.as_str()
+            .unwrap()
+            .contains("test accuracy of the working copy"),
+        "{info}"
+    );
+    // Reset: the loaded model again.
+    d.click("#reset");
+    d.wait_for("return document.body.dataset.steps === '0';", "the reset");
+    d.wait_with(
+        "return +document.getElementById('cost').dataset.cost === arguments[0];",
+        json!([before]),
+        "the cost of the loaded model",
+    );
+}
+
+fn window_backward(d: &Driver) -> Value {
+    d.script("return window.lastBackward;", json!([]))
+}
+
+/// The page's four decimals, with its minus sign.
+fn fmt4(v: f64) -> String {
+    let s = format!("{:.4}", v.abs());
+    if v < 0.0 {
+        format!("−{s}")
+    } else {
+        s
+    }
+}
+
+#[test]
+fn live_training_in_the_page_runs_pauses_and_shows_it_learning() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let shots =
+        std::env::var_os("BACKPROP_SCREENSHOTS").map_or(dir.path().to_path_buf(), PathBuf::from);
+    let out = dir.path().join("live.safetensors");
+    let server = Served::start_args(&[
+        "--train",
+        "--limit",
+        "6000",
+        "--epochs",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let d = Driver::start();
+    d.call("POST", "/url", Some(json!({"url": server.url})));
+    d.wait_for("return document.body.dataset.ready === '1';", "the page");
+    d.wait_for(
+        "return document.body.dataset.trainState === 'paused' && document.body.dataset.filtersAt === '0';",
+        "the Train panel",
+    );
+    d.stroke("#pad", "mouse", &SEVEN);
+    d.wait_answered();
+    let filter_pixels = "const c = document.querySelector('#filters canvas');
+        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data).join(',');";
+    let filters_before = d.script(filter_pixels, json!([]));
+    let input_before = d.script("return window.lastResult.layers;", json!([]));
+
+    // One mini-batch, then run and pause.
+    d.click("#t-batch");
+    d.wait_for(
+        "return document.body.dataset.trainSteps === '1';",
+        "one step",
+    );
+    d.click("#t-run");
+    d.wait_for(
+        "return +document.body.dataset.trainSteps >= 400;",
+        "training to run",
+    );
+    d.click("#t-pause");
+    d.wait_for(
+        "return document.body.dataset.trainState === 'paused';",
+        "the pause",
+    );
+    let t = http::json(server.port, "GET", "/api/train", None);
+    let steps = t["steps"].as_u64().unwrap();
+    assert!(steps >= 400, "{steps} mini-batches");
+    assert_eq!(t["state"], "paused");
+    // Paused means paused: nothing moves on.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        http::json(server.port, "GET", "/api/train", None)["steps"],
+        steps
+    );
+    d.wait_with(
+        "return document.body.dataset.filtersAt === String(arguments[0]) && document.body.dataset.trainSteps === String(arguments[0]);",
+        json!([steps]),
+        "the page to catch up",
+    );
+    d.wait_answered();
+    let shown = d.script(
+        "const c = document.getElementById('curves');
+         return { points: +c.dataset.points, steps: +document.body.dataset.trainSteps };",
+        json!([]),
+    );
+    assert_eq!(shown["steps"].as_u64(), Some(steps));
+    assert_eq!(
+        shown["points"].as_u64().unwrap() as usize,
+        t["curve"].as_array().unwrap().len(),
+        "every curve point drawn"
+    );
+    assert!(shown["points"].as_u64().unwrap() >= 8);
+    let filters_after = d.script(filter_pixels, json!([]));
+    assert_ne!(
+        filters_before, filters_after,
+        "the first layer's weight images changed"
+    );
+    let input_after = d.script("return window.lastResult.layers;", json!([]));
+    assert_ne!(
+        input_before, input_after,
+        "the drawing went through the new network"
+    );
+    // The cost curve fell from its first points to its last.
+    let curve: Vec<f64> = t["curve"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_f64().unwrap())
+        .collect();
+    assert!(curve[curve.len() - 1] < curve[0], "{curve:?}");
+    // Health per layer on the page.
+    let rows = d.script(
+        "return document.querySelectorAll('#health tr').length;",
+        json!([]),
+    );
+    assert_eq!(rows.as_u64(), Some(4), "a header and three layers");
+    d.click("#t-save");
+    d.wait_for("return window.lastTrain.saves === 1;", "the save");
+    assert!(out.exists());
+    d.screenshot(&shots.join("serve-live.png"));
+
+    // A phone: one column, nothing wider than the screen, the Train buttons reachable.
+    d.call(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 390, "height": 844})),
+    );
+    d.wait_for(
+        "return window.innerWidth <= 420;",
+        "the phone-sized viewport",
+    );
+    let layout = d.script(
+        "const r = (id) => document.getElementById(id).getBoundingClientRect();
+         return { scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+                  run: r('t-run').right, save: r('t-save').right, curves: r('curves').width, pad: r('pad').width };",
+        json!([]),
+    );
+    let inner = layout["inner"].as_f64().unwrap();
+    assert!(layout["scroll"].as_f64().unwrap() <= inner, "{layout}");
+    assert!(layout["save"].as_f64().unwrap() <= inner, "{layout}");
+    assert!(layout["curves"].as_f64().unwrap() >= 250.0, "{layout}");
+    d.click("#t-batch");
+    d.wait_with(
+        "return document.body.dataset.trainSteps === String(arguments[0]);",
+        json!([steps + 1]),
+        "a step on the phone",
+    );
 }

@@ -2,7 +2,7 @@
 //! `src/train/sparse/layer.rs`). These tests hold it to the dense path: the same data given as
 //! floats (which the sparse path never takes) must give the same model, bit for bit.
 
-mod common;
+use crate::common;
 
 use backprop::{
     train, Activation, Architecture, Cost, Dataset, Error, Init, Method, Mnist, Monitor, Network,

@@ -1,7 +1,7 @@
 //! The training features beyond the notes: schedules, early stopping, dropout, augmentation and
 //! the other optimisers, each on a small MNIST subset.
 
-mod common;
+use crate::common;
 
 use backprop::{
     evaluate, train, Activation, Architecture, Augment, Cost, Dataset, Dropout, Error, History,

@@ -1,6 +1,6 @@
 //! The real `backprop` binary: every subcommand, its JSON, and its errors.
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use predicates::prelude::*;

@@ -1,7 +1,7 @@
 //! The IDX parser and MNIST-style directories, on hand-made good and malformed files, and the
 //! bundled MNIST itself.
 
-mod common;
+use crate::common;
 
 use backprop::data::read_idx;
 use backprop::{Error, Mnist};

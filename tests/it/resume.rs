@@ -1,7 +1,7 @@
 //! Interrupt a run anywhere, save a checkpoint, load it, continue: the final model is exactly
 //! the one an uninterrupted run makes.
 
-mod common;
+use crate::common;
 
 use backprop::{
     train, train_from, Activation, Architecture, Augment, Checkpoint, Cost, Dropout, Init, Method,

@@ -1,7 +1,7 @@
 //! `backprop serve` through a real socket: the binary on a free port, raw HTTP from
 //! `std::net::TcpStream`. The routes themselves are tested without sockets in `serve_api.rs`.
 
-mod http;
+use crate::http;
 
 use assert_cmd::Command;
 use backprop::{model_io, Architecture, Init, Network};

@@ -1,7 +1,7 @@
 //! Training end to end: XOR learns, MNIST subsets reach a stated accuracy, seeds reproduce
 //! models bit for bit, and bad settings are refused.
 
-mod common;
+use crate::common;
 
 use backprop::{
     evaluate, train, Activation, Architecture, Cost, Dataset, Error, Init, Mnist, Monitor, Network,
