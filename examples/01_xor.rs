@@ -39,13 +39,13 @@ fn main() -> backprop::Result<()> {
         );
     }
     for i in 0..4 {
-        let x: Vec<f32> = xor.input(i);
-        let a = net.feedforward(&x);
+        let x: Vec<f32> = xor.input(i)?;
+        let a = net.feedforward(&x)?;
         println!(
             "{x:?} -> a = [{:.3}, {:.3}] -> class {}",
             a[0],
             a[1],
-            net.predict(&x)
+            net.predict(&x)?
         );
     }
     Ok(())

@@ -119,7 +119,7 @@ mod tests {
         let t = net.backward_trace(&x, &y);
         let (g, c) = net.backprop(&x, &y);
         assert_eq!((t.gradient, t.cost), (g.clone(), c));
-        assert_eq!(t.layers[1].a, net.feedforward(&x));
+        assert_eq!(t.layers[1].a, net.feedforward(&x).unwrap());
         // ∂C₀/∂b_j = δ_j, and the terms add up to C₀.
         for (l, layer) in t.layers.iter().enumerate() {
             assert_eq!(layer.delta, g.layers[l].dc_db, "layer {}", l + 1);

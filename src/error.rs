@@ -41,6 +41,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// Model bytes in memory (no file) are malformed: [`Error::Model`] without a path.
+    #[error("not a backprop model: {0}")]
+    ModelBytes(String),
+
     /// A network's shape does not fit the data or the arguments it is given.
     #[error("shape mismatch: {0}")]
     Shape(String),

@@ -70,7 +70,9 @@ fn mean_cost(net: &Network<f64>, x: &[f64], y: &[f64], batch: usize) -> f64 {
     let (n_in, n_out) = (net.n_inputs(), net.n_outputs());
     (0..batch)
         .map(|s| {
-            let a = net.feedforward(&x[s * n_in..(s + 1) * n_in]);
+            let a = net
+                .feedforward(&x[s * n_in..(s + 1) * n_in])
+                .expect("rows of n_inputs");
             net.cost.value(&a, &y[s * n_out..(s + 1) * n_out])
         })
         .sum::<f64>()

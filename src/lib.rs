@@ -45,6 +45,7 @@
 //! ## Example: the notes' network on MNIST
 //!
 //! ```no_run
+//! # #[cfg(feature = "bundled-mnist")] {
 //! use backprop::{evaluate, train, Architecture, Init, Mnist, Monitor, Network, OptimizerConfig, TrainConfig};
 //! let mnist = Mnist::bundled()?;
 //! let mut net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 1)?;
@@ -53,9 +54,35 @@
 //! train(&mut net, &mut sgd, &mnist.train, Monitor { test: Some(&mnist.test), ..Default::default() }, &config, &mut ())?;
 //! println!("accuracy {:.2}%", 100.0 * evaluate(&net, &mnist.test)?.accuracy());
 //! backprop::model_io::save(&net, "model.safetensors".as_ref())?;
+//! # }
 //! # Ok::<(), backprop::Error>(())
 //! ```
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `cli` | on | the `backprop` command-line tool (clap, anyhow, indicatif, ctrlc, the HTTP server), the [`serve`] module of its draw-a-digit page; turns on `images`, `csv` and `bundled-mnist` |
+//! | `images` | with `cli` | PNG and JPEG digits ([`inspect::preprocess::load_digit`]) and the SVG pictures of [`inspect::report`] (png, zune-jpeg) |
+//! | `csv` | with `cli` | tables from CSV files ([`data::csv`]): a header, the target column by name, classes or real values |
+//! | `bundled-mnist` | with `cli` | [`Mnist::bundled`]: the 11 MB of MNIST compiled in, when the crate is built from its repository (the package on crates.io leaves the files out, and `bundled` then returns an error saying so) |
+//!
+//! Everything else — the maths, datasets, training, evaluation, gradient checks and model
+//! files — needs none of them. A program that uses backprop as a library writes
+//!
+//! ```toml
+//! [dependencies]
+//! backprop = { version = "0.1", default-features = false }
+//!
+//! # Training is arithmetic in tight loops: unoptimised, a small run was measured 42x slower.
+//! # This keeps backprop optimised in your debug builds too.
+//! [profile.dev.package.backprop]
+//! opt-level = 3
+//! ```
+//!
+//! and compiles 46 crates besides its own (the matrix kernels, serde, safetensors, flate2).
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The notes' mathematics: one concept a file, names from the equations.
 mod activation;
@@ -64,10 +91,13 @@ mod backward;
 mod cost;
 mod dropout;
 pub mod gradcheck;
+mod inference;
 mod init;
 mod layer;
+mod metrics;
 pub mod model_io;
 mod network;
+pub mod nielsen;
 mod workspace;
 
 // Numbers and randomness under everything.
@@ -77,6 +107,9 @@ mod rng;
 
 // Data: IDX files, the bundled MNIST, datasets and batching.
 pub mod data;
+
+// The short way: an estimator like scikit-learn's MLPClassifier and MLPRegressor.
+mod estimator;
 
 // Training: the loop, its step (the one door to the fast path), optimisers, schedules,
 // augmentation, checkpoints.
@@ -89,6 +122,8 @@ mod kernels;
 pub mod inspect;
 
 // The draw-a-digit page behind `backprop serve` (routes and JSON; the CLI owns the socket).
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod serve;
 
 pub use activation::Activation;
@@ -98,6 +133,7 @@ pub use cost::Cost;
 pub use data::{Dataset, Mnist};
 pub use dropout::Dropout;
 pub use error::{Error, Result};
+pub use estimator::{Mlp, Model, Prediction, TargetValue};
 pub use init::Init;
 pub use kernels::{set_threads, threads, GEMM_THRESHOLD};
 pub use layer::{Dense, LayerGradient};
@@ -106,8 +142,8 @@ pub use real::Real;
 pub use rng::Rng;
 pub use train::{
     check_fits, evaluate, train, train_from, Augment, Checkpoint, EpochReport, Evaluation, History,
-    Method, Monitor, Optim, OptimState, OptimizerConfig, Progress, Schedule, Stop, TrainConfig,
-    TrainState,
+    Method, Monitor, Optim, OptimState, OptimizerConfig, Progress, Regression, Schedule, Stop,
+    TrainConfig, TrainState,
 };
 pub use workspace::Workspace;
 

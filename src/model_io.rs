@@ -6,6 +6,9 @@
 //! metadata "architecture": {"sizes":[784,16,16,10],
 //!                           "activations":["sigmoid","sigmoid","sigmoid"],"cost":"quadratic"}
 //! metadata "format": "backprop"
+//! metadata "data" (only when there is something to say; see [`ModelInfo`]):
+//!                          {"task":"classify","class_names":["setosa",...],
+//!                           "input_scaler":{"mean":[...],"std":[...]},"target_scaler":...}
 //! ```
 //!
 //! In Python: `safetensors.numpy.load_file(path)` gives the tensors,
@@ -16,9 +19,11 @@
 //! failed save leaves the previous model intact. Loading trusts nothing in the file: the header,
 //! the architecture, every tensor's dtype and shape, and every value's finiteness are checked.
 
+use crate::data::Scaler;
 use crate::{Architecture, Dense, Error, Network, Result};
 use safetensors::tensor::{Dtype, Metadata, TensorView};
 use safetensors::SafeTensors;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -27,19 +32,102 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// The value of the `format` metadata key in files this crate writes.
 pub const FORMAT: &str = "backprop";
 
+/// What a model knows about its data besides the network: what its outputs mean and how its
+/// inputs are prepared. Saved in the model file's metadata (key `data`), applied by the
+/// estimator ([`crate::Model`]) and by `backprop eval`, `predict` and `export`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Whether the outputs are class scores or real values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
+    /// The name of each class, in output order (when the labels were words, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_names: Option<Vec<String>>,
+    /// The names of the input features, in input order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_names: Option<Vec<String>>,
+    /// The names of the targets, for regression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_names: Option<Vec<String>>,
+    /// Standardisation of the inputs, applied before the first layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_scaler: Option<Scaler>,
+    /// Standardisation of regression targets: the network's outputs are in its units, and
+    /// [`Scaler::inverse`] brings them back to the targets' own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_scaler: Option<Scaler>,
+}
+
+/// Classification or regression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Outputs are class scores; the answer is the largest.
+    Classify,
+    /// Outputs are real values.
+    Regress,
+}
+
+impl ModelInfo {
+    /// Whether there is anything to save.
+    pub fn is_empty(&self) -> bool {
+        *self == ModelInfo::default()
+    }
+
+    /// Checks what a file says against the network it describes.
+    fn validate(&self, net: &Network<f32>) -> std::result::Result<(), String> {
+        let count = |what: &str, len: usize, want: usize| {
+            if len == want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the metadata has {len} {what} for a network of {want}"
+                ))
+            }
+        };
+        if let Some(names) = &self.class_names {
+            count("class names", names.len(), net.n_outputs())?;
+        }
+        if let Some(names) = &self.feature_names {
+            count("feature names", names.len(), net.n_inputs())?;
+        }
+        if let Some(names) = &self.target_names {
+            count("target names", names.len(), net.n_outputs())?;
+        }
+        if let Some(s) = &self.input_scaler {
+            s.validate()?;
+            count("input means", s.width(), net.n_inputs())?;
+        }
+        if let Some(s) = &self.target_scaler {
+            s.validate()?;
+            count("target means", s.width(), net.n_outputs())?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes `net` to `path` as safetensors, atomically.
 ///
 /// # Errors
 /// [`Error::Model`] if the network has a non-finite parameter (nothing is written);
 /// [`Error::Io`] if the file cannot be written (the previous file, if any, is untouched).
 pub fn save(net: &Network<f32>, path: &Path) -> Result<()> {
+    save_with_info(net, &ModelInfo::default(), path)
+}
+
+/// [`save`], with what the model knows about its data in the metadata (nothing is added when
+/// `info` is empty, so [`save`]'s files stay the same).
+///
+/// # Errors
+/// As [`save`], and [`Error::Model`] if `info` does not fit the network.
+pub fn save_with_info(net: &Network<f32>, info: &ModelInfo, path: &Path) -> Result<()> {
     if !net.is_finite() {
         return Err(Error::Model {
             path: path.to_path_buf(),
             reason: "refusing to save a network with NaN or infinite parameters".into(),
         });
     }
-    let bytes = to_bytes(net).map_err(|reason| Error::Model {
+    let bytes = encode(net, info).map_err(|reason| Error::Model {
         path: path.to_path_buf(),
         reason,
     })?;
@@ -49,8 +137,21 @@ pub fn save(net: &Network<f32>, path: &Path) -> Result<()> {
 /// The safetensors bytes of `net`, as [`save`] writes them.
 ///
 /// # Errors
-/// The reason, if safetensors refuses to serialise the tensors.
-pub fn to_bytes(net: &Network<f32>) -> std::result::Result<Vec<u8>, String> {
+/// [`Error::ModelBytes`] if safetensors refuses to serialise the tensors.
+pub fn to_bytes(net: &Network<f32>) -> Result<Vec<u8>> {
+    encode(net, &ModelInfo::default()).map_err(Error::ModelBytes)
+}
+
+/// The bytes of [`save_with_info`].
+///
+/// # Errors
+/// [`Error::ModelBytes`] if `info` does not fit the network or safetensors refuses the tensors.
+pub fn to_bytes_with_info(net: &Network<f32>, info: &ModelInfo) -> Result<Vec<u8>> {
+    encode(net, info).map_err(Error::ModelBytes)
+}
+
+fn encode(net: &Network<f32>, info: &ModelInfo) -> std::result::Result<Vec<u8>, String> {
+    info.validate(net)?;
     let le = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let mut buffers = Vec::new();
     for (i, l) in net.layers.iter().enumerate() {
@@ -71,14 +172,18 @@ pub fn to_bytes(net: &Network<f32>) -> std::result::Result<Vec<u8>, String> {
         })
         .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
         .map_err(|e| e.to_string())?;
-    let metadata = HashMap::from([
+    let mut metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         (
             "architecture".to_string(),
             serde_json::to_string(&net.architecture()).map_err(|e| e.to_string())?,
         ),
     ]);
-    safetensors::serialize(views, Some(metadata))
+    if !info.is_empty() {
+        let data = serde_json::to_string(info).map_err(|e| e.to_string())?;
+        metadata.insert("data".to_string(), data);
+    }
+    safetensors::serialize(views, Some(metadata.into_iter().collect()))
         .map(sorted_header)
         .map_err(|e| e.to_string())
 }
@@ -307,8 +412,16 @@ pub const MAX_HEADER_BYTES: u64 = 16 << 20;
 /// it is not a valid safetensors file, has no or a bad architecture, or its tensors are
 /// missing, of the wrong dtype or shape, or not finite.
 pub fn load(path: &Path) -> Result<Network<f32>> {
+    Ok(load_with_info(path)?.0)
+}
+
+/// [`load`], and what the model knows about its data (empty for files without it).
+///
+/// # Errors
+/// As [`load`], and [`Error::Model`] if the `data` metadata is malformed or does not fit.
+pub fn load_with_info(path: &Path) -> Result<(Network<f32>, ModelInfo)> {
     let bytes = read_bounded(path).map_err(|e| Error::io(path, e))?;
-    from_bytes(&bytes).map_err(|reason| Error::Model {
+    decode(&bytes).map_err(|reason| Error::Model {
         path: path.to_path_buf(),
         reason,
     })
@@ -338,14 +451,26 @@ pub(crate) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Parses model bytes; the error is the reason, without the file name.
+/// Parses model bytes, as [`load`] does a file.
 ///
 /// # Errors
-/// The reason, one line: the file is not safetensors (too short, a header length beyond
+/// [`Error::ModelBytes`] with the reason, one line: the file is not safetensors (too short, a header length beyond
 /// [`MAX_HEADER_BYTES`] or the file, bad JSON, tensors that do not exactly fill the rest of the
 /// file), the architecture is missing, malformed or invalid, it needs more parameters than the
 /// file can hold, or a tensor is missing, extra, not F32, of the wrong shape, or not finite.
-pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Network<f32>, String> {
+pub fn from_bytes(bytes: &[u8]) -> Result<Network<f32>> {
+    Ok(from_bytes_with_info(bytes)?.0)
+}
+
+/// [`from_bytes`] and the model's [`ModelInfo`].
+///
+/// # Errors
+/// As [`from_bytes`].
+pub fn from_bytes_with_info(bytes: &[u8]) -> Result<(Network<f32>, ModelInfo)> {
+    decode(bytes).map_err(Error::ModelBytes)
+}
+
+fn decode(bytes: &[u8]) -> std::result::Result<(Network<f32>, ModelInfo), String> {
     let meta = read_header(bytes)?;
     let tensors = SafeTensors::deserialize(bytes)
         .map_err(|e| format!("not a valid safetensors file: {e}"))?;
@@ -425,7 +550,14 @@ pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Network<f32>, String> {
             arch.sizes_string()
         ));
     }
-    Ok(net)
+    let info = match meta.metadata().as_ref().and_then(|m| m.get("data")) {
+        None => ModelInfo::default(),
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| format!("bad data description in the metadata: {e}"))?,
+    };
+    info.validate(&net)
+        .map_err(|e| format!("bad data description in the metadata: {e}"))?;
+    Ok((net, info))
 }
 
 /// Checks the safetensors framing — the 8-byte little-endian header length, the JSON header, the

@@ -143,16 +143,18 @@ impl<T: Real> Network<T> {
         }
     }
 
-    /// The output a^(L) for one input x, layer by layer by equations (2) and (3).
-    pub fn feedforward(&self, x: &[T]) -> Vec<T> {
-        self.layers
+    /// The output a^(L) for one input x, layer by layer by equations (2) and (3): the notes'
+    /// loop, the reference the fast paths are tested against. [`Network::outputs`] gives the
+    /// same through the fast path.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] unless `x` has [`Network::n_inputs`] values.
+    pub fn feedforward(&self, x: &[T]) -> Result<Vec<T>> {
+        self.check_input(x.len(), 1)?;
+        Ok(self
+            .layers
             .iter()
-            .fold(x.to_vec(), |a, layer| layer.feedforward(&a))
-    }
-
-    /// The index of the largest output: the class the network predicts for `x`.
-    pub fn predict(&self, x: &[T]) -> usize {
-        argmax(&self.feedforward(x))
+            .fold(x.to_vec(), |a, layer| layer.feedforward(&a)))
     }
 
     /// Backpropagation for one sample (x, y), straight from the notes. Returns the gradient of

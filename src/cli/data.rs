@@ -12,6 +12,10 @@ pub fn load(dir: Option<&Path>) -> anyhow::Result<(Mnist, String)> {
                 .with_context(|| format!("cannot load the dataset in {}", dir.display()))?;
             Ok((mnist, dir.display().to_string()))
         }
-        None => Ok((Mnist::bundled()?, "the bundled MNIST".to_string())),
+        None => {
+            let mnist =
+                Mnist::bundled().context("give an MNIST-style directory with --data DIR")?;
+            Ok((mnist, "the bundled MNIST".to_string()))
+        }
     }
 }

@@ -22,6 +22,10 @@ pub struct EvalArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
+    /// With a CSV --data: the column to compare with [default: the model's target]
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+
     /// Print one JSON object (accuracy, cost, n, correct, confusion, classes) instead of tables
     #[arg(long)]
     pub json: bool,
@@ -38,6 +42,9 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    if let Some(data) = args.data.as_deref().filter(|d| super::table::is_csv(d)) {
+        return super::table::eval(&args.model, data, args.target.as_deref(), args.json);
+    }
     let net = model_io::load(&args.model)?;
     let (mnist, source) = data::load(args.data.as_deref())?;
     check_fits(&net, &mnist.test)

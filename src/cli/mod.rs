@@ -16,6 +16,9 @@ mod plot;
 mod predict;
 // Issue 6, the draw-a-digit page.
 mod serve;
+// Issue 16, tables and other tools' model files.
+mod export;
+mod table;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -60,6 +63,10 @@ enum Command {
     Plot(plot::PlotArgs),
     /// A local web page: draw a digit and watch every layer of your model respond.
     Serve(Box<serve::ServeArgs>),
+    /// Write a model for another tool: network2.py's JSON (.json).
+    Export(export::ExportArgs),
+    /// Read a network saved by Nielsen's network2.py (JSON) into a model file.
+    Import(export::ImportArgs),
 }
 
 impl Cli {
@@ -94,6 +101,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(args) => explain::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Serve(args) => serve::run(*args),
+        Command::Export(args) => export::export(args),
+        Command::Import(args) => export::import(args),
     }
 }
 

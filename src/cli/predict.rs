@@ -51,7 +51,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     for path in &args.images {
         let digit = load_digit(path)?;
-        let a = net.feedforward(&digit.pixels);
+        let a = net.feedforward(&digit.pixels)?;
         // Sigmoid outputs are ten independent yes/no scores; divided by their sum they read as
         // shares of one vote. Softmax outputs already sum to 1.
         let p = backprop::serve::shares(&a);

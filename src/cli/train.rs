@@ -18,9 +18,41 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct TrainArgs {
     /// Directory of an MNIST-style dataset (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
     /// t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]; "train-images.idx3-ubyte" spellings too)
-    /// [default: the MNIST bundled with backprop]
+    /// [default: the MNIST bundled with backprop]. Or a CSV file (with --target), or a built-in
+    /// 2-D toy set: spiral, circles, xor, gauss, moons (with --samples, --noise)
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+
+    /// With a CSV --data: the column to predict (found by name in the header)
+    #[arg(long, value_name = "NAME", help_heading = "Tables (--data FILE.csv)")]
+    pub target: Option<String>,
+
+    /// With a CSV --data: classify or regress [default: classify for words or at most 20
+    /// distinct integers, regress otherwise]
+    #[arg(long, value_name = "TASK", value_parser = parse_task, help_heading = "Tables (--data FILE.csv)")]
+    pub task: Option<backprop::model_io::Task>,
+
+    /// With --data spiral|circles|xor|gauss|moons: the number of points [default: 500]
+    #[arg(long, value_name = "N", help_heading = "Tables (--data FILE.csv)")]
+    pub samples: Option<usize>,
+
+    /// With --data spiral|circles|xor|gauss|moons: σ of the Gaussian noise [default: 0.1]
+    #[arg(
+        long,
+        value_name = "SIGMA",
+        help_heading = "Tables (--data FILE.csv)",
+        allow_negative_numbers = true
+    )]
+    pub noise: Option<f64>,
+
+    /// With a CSV --data: a CSV test file with the same columns [default: --test-split 0.2]
+    #[arg(long, value_name = "FILE", help_heading = "Tables (--data FILE.csv)")]
+    pub test: Option<PathBuf>,
+
+    /// With a CSV --data: hold out this fraction of the rows (stratified for classes) as the
+    /// test set [default: 0.2]
+    #[arg(long, value_name = "F", help_heading = "Tables (--data FILE.csv)")]
+    pub test_split: Option<f64>,
 
     /// A complete recipe; any flag given as well overrides the preset's value
     #[arg(long, value_enum, default_value_t = Preset::Notes)]
@@ -291,6 +323,14 @@ struct RunData {
 /// Set by Ctrl-C: finish the current step, write a checkpoint, exit.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+fn parse_task(s: &str) -> Result<backprop::model_io::Task, String> {
+    match s {
+        "classify" => Ok(backprop::model_io::Task::Classify),
+        "regress" => Ok(backprop::model_io::Task::Regress),
+        _ => Err(format!("{s:?} is not a task: use classify or regress")),
+    }
+}
+
 /// A run ready to train: the data split as asked, the network, its optimiser and where training
 /// stands (from a checkpoint with --resume).
 pub struct Setup {
@@ -402,6 +442,38 @@ pub fn setup(args: &TrainArgs) -> anyhow::Result<Setup> {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    if let Some(data) = args
+        .data
+        .as_deref()
+        .filter(|d| super::table::is_csv(d) || super::table::toy(d).is_some())
+    {
+        return super::table::train(super::table::TableTrain {
+            data,
+            samples: args.samples,
+            noise: args.noise,
+            target: args.target.as_deref(),
+            task: args.task,
+            test: args.test.as_deref(),
+            test_split: args.test_split,
+            hidden: args.network.hidden.as_deref(),
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            seed: args.seed,
+            learning_rate: args.optim.learning_rate,
+            l2: args.optim.l2,
+            out: &args.out,
+            json: args.json,
+        });
+    }
+    if args.target.is_some()
+        || args.test.is_some()
+        || args.test_split.is_some()
+        || args.task.is_some()
+        || args.samples.is_some()
+        || args.noise.is_some()
+    {
+        bail!("--target, --task, --test, --test-split, --samples and --noise go with a table: --data FILE.csv, or a toy set such as --data spiral");
+    }
     let log_path = args.log_path();
     let checkpoint_path = args.checkpoint_path();
     check_outputs(&args.out, &log_path, &checkpoint_path)?;

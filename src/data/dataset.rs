@@ -1,4 +1,5 @@
-//! A labelled dataset for classification, and how mini-batches are cut from it.
+//! A dataset: features, and class labels (classification) or real-valued targets (regression),
+//! and how mini-batches are cut from it.
 
 use crate::kernels::scale_bytes;
 use crate::train::sparse::SparseImages;
@@ -7,7 +8,7 @@ use std::sync::OnceLock;
 
 /// The input features of every sample, stored compactly.
 #[derive(Clone, Debug, PartialEq)]
-enum Features {
+pub(crate) enum Features {
     /// Grey levels 0..=255, scaled to [0, 1] when a batch is built: a quarter of the memory of
     /// `f32`, and the form images arrive in.
     Bytes(Vec<u8>),
@@ -15,15 +16,28 @@ enum Features {
     Floats(Vec<f32>),
 }
 
-/// Samples with `n_inputs` features each and a class label in `0..n_classes`.
+/// What each sample should give.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Targets {
+    /// A class label in `0..n_classes` per sample.
+    Classes { labels: Vec<u32>, n_classes: usize },
+    /// `k` real values per sample, row-major.
+    Values { values: Vec<f32>, k: usize },
+}
+
+/// Samples with `n_inputs` features each and either a class label in `0..n_classes`
+/// (classification) or `k` real-valued targets (regression).
 ///
-/// Targets are one-hot: class 3 of 10 is y = (0,0,0,1,0,0,0,0,0,0), the notes' "expected output".
+/// Class targets are one-hot: class 3 of 10 is y = (0,0,0,1,0,0,0,0,0,0), the notes' "expected
+/// output". Real targets are y itself. Build one from memory with [`Dataset::from_rows`] (labels)
+/// or [`Dataset::from_rows_regression`] (real targets); see also the splits, shuffles and
+/// scalers in [`crate::data`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     features: Features,
-    labels: Vec<u32>,
+    pub(crate) targets: Targets,
+    n: usize,
     n_inputs: usize,
-    n_classes: usize,
     image_shape: Option<(usize, usize)>,
     /// Where the byte features are not zero, built the first time training asks.
     sparse: SparseCache,
@@ -59,20 +73,18 @@ impl Dataset {
         n_classes: usize,
     ) -> Result<Self> {
         check(pixels.len(), &labels, n_inputs, n_classes)?;
-        Ok(Dataset {
-            features: Features::Bytes(pixels),
-            labels,
+        Ok(Dataset::new(
+            Features::Bytes(pixels),
+            Targets::Classes { labels, n_classes },
             n_inputs,
-            n_classes,
-            image_shape: None,
-            sparse: SparseCache::default(),
-        })
+        ))
     }
 
     /// A dataset of floating-point features, used as they are.
     ///
     /// # Errors
-    /// As [`Dataset::from_bytes`].
+    /// As [`Dataset::from_bytes`], and [`Error::Dataset`] naming the sample and the feature if a
+    /// value is NaN or infinite.
     ///
     /// # Examples
     /// ```
@@ -87,14 +99,67 @@ impl Dataset {
         n_classes: usize,
     ) -> Result<Self> {
         check(features.len(), &labels, n_inputs, n_classes)?;
-        Ok(Dataset {
-            features: Features::Floats(features),
-            labels,
+        check_finite(&features, n_inputs, "feature")?;
+        Ok(Dataset::new(
+            Features::Floats(features),
+            Targets::Classes { labels, n_classes },
             n_inputs,
-            n_classes,
+        ))
+    }
+
+    /// A regression dataset: `features` n × `n_inputs` and `targets` n × `k`, both row-major,
+    /// every value finite. A network for it has `k` outputs, compared with y by the cost.
+    ///
+    /// # Errors
+    /// [`Error::Dataset`] if the lengths are not n × `n_inputs` and n × `k` for one n, or a value
+    /// is NaN or infinite (naming the sample and column).
+    pub fn from_floats_regression(
+        features: Vec<f32>,
+        targets: Vec<f32>,
+        n_inputs: usize,
+        k: usize,
+    ) -> Result<Self> {
+        if n_inputs == 0 || k == 0 {
+            return Err(Error::Dataset(format!(
+                "a regression dataset needs at least one input and one target, got {n_inputs} inputs and {k} targets"
+            )));
+        }
+        if features.len() % n_inputs != 0 || targets.len() % k != 0 {
+            return Err(Error::Dataset(format!(
+                "{} feature values are not rows of {n_inputs}, or {} target values not rows of {k}",
+                features.len(),
+                targets.len()
+            )));
+        }
+        let n = features.len() / n_inputs;
+        if targets.len() / k != n {
+            return Err(Error::Dataset(format!(
+                "{n} samples of {n_inputs} features but {} rows of {k} targets",
+                targets.len() / k
+            )));
+        }
+        check_finite(&features, n_inputs, "feature")?;
+        check_finite(&targets, k, "target")?;
+        Ok(Dataset::new(
+            Features::Floats(features),
+            Targets::Values { values: targets, k },
+            n_inputs,
+        ))
+    }
+
+    pub(crate) fn new(features: Features, targets: Targets, n_inputs: usize) -> Self {
+        let n = match &targets {
+            Targets::Classes { labels, .. } => labels.len(),
+            Targets::Values { values, k } => values.len() / k,
+        };
+        Dataset {
+            features,
+            targets,
+            n,
+            n_inputs,
             image_shape: None,
             sparse: SparseCache::default(),
-        })
+        }
     }
 
     /// Records that each sample is a `rows × cols` image.
@@ -114,12 +179,12 @@ impl Dataset {
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.n
     }
 
     /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.n == 0
     }
 
     /// Features per sample: the size of a network's input layer.
@@ -127,9 +192,34 @@ impl Dataset {
         self.n_inputs
     }
 
-    /// Number of classes: the size of a network's output layer.
+    /// Number of classes (0 for a regression dataset).
     pub fn n_classes(&self) -> usize {
-        self.n_classes
+        match self.targets {
+            Targets::Classes { n_classes, .. } => n_classes,
+            Targets::Values { .. } => 0,
+        }
+    }
+
+    /// Values per target vector y: the size of a network's output layer (the number of classes,
+    /// or of real-valued targets).
+    pub fn n_outputs(&self) -> usize {
+        match self.targets {
+            Targets::Classes { n_classes, .. } => n_classes,
+            Targets::Values { k, .. } => k,
+        }
+    }
+
+    /// Whether the targets are real values (regression) rather than classes.
+    pub fn is_regression(&self) -> bool {
+        matches!(self.targets, Targets::Values { .. })
+    }
+
+    /// Every real-valued target, n × k row-major, for a regression dataset.
+    pub fn values(&self) -> Option<&[f32]> {
+        match &self.targets {
+            Targets::Values { values, .. } => Some(values),
+            Targets::Classes { .. } => None,
+        }
     }
 
     /// `(rows, cols)` when the samples are images.
@@ -137,21 +227,49 @@ impl Dataset {
         self.image_shape
     }
 
-    /// Every label, in order.
+    /// Every label, in order (empty for a regression dataset).
     pub fn labels(&self) -> &[u32] {
-        &self.labels
+        match &self.targets {
+            Targets::Classes { labels, .. } => labels,
+            Targets::Values { .. } => &[],
+        }
     }
 
-    /// The class of sample `i`.
-    pub fn label(&self, i: usize) -> usize {
-        self.labels[i] as usize
+    /// The class of sample `i`; `None` past the end or for a regression dataset.
+    pub fn label(&self, i: usize) -> Option<usize> {
+        self.labels().get(i).map(|&l| l as usize)
     }
 
     /// Sample `i`'s features as the network sees them.
-    pub fn input<T: Real>(&self, i: usize) -> Vec<T> {
+    ///
+    /// # Errors
+    /// [`Error::Dataset`] if there is no sample `i`.
+    pub fn input<T: Real>(&self, i: usize) -> Result<Vec<T>> {
+        self.check_index(i)?;
         let mut x = vec![T::ZERO; self.n_inputs];
         self.fill_inputs(&[i], &mut x);
-        x
+        Ok(x)
+    }
+
+    /// Sample `i`'s target y: one-hot for a class, the values for regression.
+    ///
+    /// # Errors
+    /// [`Error::Dataset`] if there is no sample `i`.
+    pub fn target<T: Real>(&self, i: usize) -> Result<Vec<T>> {
+        self.check_index(i)?;
+        let mut y = vec![T::ZERO; self.n_outputs()];
+        self.fill_targets(&[i], &mut y);
+        Ok(y)
+    }
+
+    fn check_index(&self, i: usize) -> Result<()> {
+        if i >= self.n {
+            return Err(Error::Dataset(format!(
+                "no sample {i}: the dataset has {}",
+                self.n
+            )));
+        }
+        Ok(())
     }
 
     /// Every sample's features one after another, if they are bytes (scaled by 1/255 when a
@@ -239,13 +357,25 @@ impl Dataset {
         let _ = indices;
     }
 
-    /// Writes the one-hot targets of the samples `indices` as rows of `out`
-    /// (indices.len() × n_classes).
+    /// Writes the targets y of the samples `indices` as rows of `out` (indices.len() ×
+    /// n_outputs): one-hot for classes, the values for regression.
     pub fn fill_targets<T: Real>(&self, indices: &[usize], out: &mut [T]) {
-        let k = self.n_classes;
-        for (row, &i) in out[..indices.len() * k].chunks_exact_mut(k).zip(indices) {
-            row.fill(T::ZERO);
-            row[self.labels[i] as usize] = T::ONE;
+        let k = self.n_outputs();
+        let rows = out[..indices.len() * k].chunks_exact_mut(k).zip(indices);
+        match &self.targets {
+            Targets::Classes { labels, .. } => {
+                for (row, &i) in rows {
+                    row.fill(T::ZERO);
+                    row[labels[i] as usize] = T::ONE;
+                }
+            }
+            Targets::Values { values, .. } => {
+                for (row, &i) in rows {
+                    for (y, &v) in row.iter_mut().zip(&values[i * k..(i + 1) * k]) {
+                        *y = T::from_f64(v as f64);
+                    }
+                }
+            }
         }
     }
 
@@ -273,43 +403,114 @@ impl Dataset {
                 (Features::Floats(v), Features::Floats(tail))
             }
         };
-        let mut labels = self.labels;
-        let tail_labels = labels.split_off(keep);
-        let make = |features, labels| Dataset {
-            features,
-            labels,
-            n_inputs: self.n_inputs,
-            n_classes: self.n_classes,
-            image_shape: self.image_shape,
-            sparse: SparseCache::default(),
+        let (ta, tb) = match self.targets {
+            Targets::Classes {
+                mut labels,
+                n_classes,
+            } => {
+                let tail = labels.split_off(keep);
+                (
+                    Targets::Classes { labels, n_classes },
+                    Targets::Classes {
+                        labels: tail,
+                        n_classes,
+                    },
+                )
+            }
+            Targets::Values { mut values, k } => {
+                let tail = values.split_off(keep * k);
+                (
+                    Targets::Values { values, k },
+                    Targets::Values { values: tail, k },
+                )
+            }
         };
-        Ok((make(a, labels), make(b, tail_labels)))
+        let make = |features, targets| Dataset {
+            image_shape: self.image_shape,
+            ..Dataset::new(features, targets, self.n_inputs)
+        };
+        Ok((make(a, ta), make(b, tb)))
     }
 
     /// The first `n` samples (all of them if there are fewer).
     pub fn head(&self, n: usize) -> Dataset {
         let n = n.min(self.len());
-        let f = self.n_inputs;
-        Dataset {
-            features: match &self.features {
-                Features::Bytes(v) => Features::Bytes(v[..n * f].to_vec()),
-                Features::Floats(v) => Features::Floats(v[..n * f].to_vec()),
-            },
-            labels: self.labels[..n].to_vec(),
-            n_inputs: self.n_inputs,
-            n_classes: self.n_classes,
-            image_shape: self.image_shape,
-            sparse: SparseCache::default(),
-        }
+        self.select(&(0..n).collect::<Vec<_>>())
+            .expect("indices below the length")
     }
 
-    /// How many samples of each class.
+    /// The samples `indices`, in that order (repeats allowed): shuffles, splits and subsets are
+    /// all this.
+    ///
+    /// # Errors
+    /// [`Error::Dataset`] naming the first index that is not a sample.
+    pub fn select(&self, indices: &[usize]) -> Result<Dataset> {
+        if let Some(&i) = indices.iter().find(|&&i| i >= self.n) {
+            return Err(Error::Dataset(format!(
+                "no sample {i}: the dataset has {}",
+                self.n
+            )));
+        }
+        let f = self.n_inputs;
+        fn rows<V: Copy>(v: &[V], width: usize, indices: &[usize]) -> Vec<V> {
+            let mut out = Vec::with_capacity(indices.len() * width);
+            for &i in indices {
+                out.extend_from_slice(&v[i * width..(i + 1) * width]);
+            }
+            out
+        }
+        let features = match &self.features {
+            Features::Bytes(v) => Features::Bytes(rows(v, f, indices)),
+            Features::Floats(v) => Features::Floats(rows(v, f, indices)),
+        };
+        let targets = match &self.targets {
+            Targets::Classes { labels, n_classes } => Targets::Classes {
+                labels: rows(labels, 1, indices),
+                n_classes: *n_classes,
+            },
+            Targets::Values { values, k } => Targets::Values {
+                values: rows(values, *k, indices),
+                k: *k,
+            },
+        };
+        Ok(Dataset {
+            image_shape: self.image_shape,
+            ..Dataset::new(features, targets, f)
+        })
+    }
+
+    /// How many samples of each class (empty for a regression dataset).
     pub fn class_counts(&self) -> Vec<usize> {
-        let mut counts = vec![0; self.n_classes];
-        for &l in &self.labels {
+        let mut counts = vec![0; self.n_classes()];
+        for &l in self.labels() {
             counts[l as usize] += 1;
         }
         counts
+    }
+
+    /// Every sample's features as `f32`, n × n_inputs row-major (bytes scaled by 1/255).
+    pub fn features_f32(&self) -> Vec<f32> {
+        match &self.features {
+            Features::Floats(v) => v.clone(),
+            Features::Bytes(v) => {
+                let mut out = vec![0f32; v.len()];
+                scale_bytes(v, 1.0 / 255.0, &mut out);
+                out
+            }
+        }
+    }
+}
+
+/// Finds the first value that is not finite, naming its sample and column.
+pub(crate) fn check_finite(values: &[f32], width: usize, what: &str) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(p) => Err(Error::Dataset(format!(
+            "{what} {} of sample {} is {}, not a finite number",
+            p % width,
+            p / width,
+            values[p]
+        ))),
     }
 }
 
@@ -359,7 +560,7 @@ mod tests {
         let d = Dataset::from_bytes((0..10).collect(), vec![0, 1, 0, 1, 1], 2, 2).unwrap();
         let (train, val) = d.split_last(2).unwrap();
         assert_eq!((train.len(), val.len()), (3, 2));
-        assert_eq!(val.input::<f64>(0), vec![6.0 / 255.0, 7.0 / 255.0]);
+        assert_eq!(val.input::<f64>(0).unwrap(), vec![6.0 / 255.0, 7.0 / 255.0]);
         assert_eq!(val.labels(), &[1, 1]);
         let d = Dataset::from_bytes(vec![0; 4], vec![0, 1], 2, 2).unwrap();
         assert!(d.clone().split_last(2).is_err());

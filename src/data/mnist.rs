@@ -10,7 +10,7 @@
 //!
 //! The image size and the number of classes (largest label + 1) come from the files.
 
-#[cfg(feature = "bundled-mnist")]
+#[cfg(all(feature = "bundled-mnist", mnist_files))]
 use super::idx::parse_idx_bytes;
 use super::idx::{read_idx, Idx};
 use crate::{Dataset, Error, Result};
@@ -24,6 +24,12 @@ pub struct Mnist {
     /// The test images (10,000 for MNIST).
     pub test: Dataset,
 }
+
+/// Why [`Mnist::bundled`] has nothing in a build without the files.
+#[cfg(all(feature = "bundled-mnist", not(mnist_files)))]
+const NOT_BUNDLED: &str = "this build of backprop has no bundled MNIST (the published package \
+     leaves out its 11 MB; a build from the repository embeds it): put the four gzipped IDX files \
+     (data/mnist/ of the repository, or any MNIST mirror) in a directory and load that";
 
 /// The four files, by the first part of their names, and the kind of IDX each is.
 const FILES: [(&str, &str); 4] = [
@@ -51,31 +57,48 @@ impl Mnist {
     /// The MNIST shipped inside this crate (`data/mnist/`): 60,000 training and 10,000 test
     /// images, no files or network needed.
     ///
+    /// The files are embedded when the crate is built from its repository (a clone, a git
+    /// dependency, `cargo install --path .`). The package published on crates.io leaves them out
+    /// to stay under its 10 MiB limit; a build from it has no bundled MNIST, and this returns
+    /// an error that says where to get the files for [`Mnist::load_dir`].
+    ///
     /// # Errors
-    /// Only if the embedded files were corrupted at build time.
+    /// [`Error::Dataset`] if this build has no bundled files; otherwise only if the embedded
+    /// files were corrupted at build time.
     #[cfg(feature = "bundled-mnist")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "bundled-mnist")))]
     pub fn bundled() -> Result<Mnist> {
-        macro_rules! file {
-            ($name:literal) => {
-                (
-                    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist/", $name))
-                        .as_slice(),
-                    concat!("data/mnist/", $name),
-                )
-            };
+        #[cfg(mnist_files)]
+        {
+            macro_rules! file {
+                ($name:literal) => {
+                    (
+                        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist/", $name))
+                            .as_slice(),
+                        concat!("data/mnist/", $name),
+                    )
+                };
+            }
+            let files = [
+                file!("train-images-idx3-ubyte.gz"),
+                file!("train-labels-idx1-ubyte.gz"),
+                file!("t10k-images-idx3-ubyte.gz"),
+                file!("t10k-labels-idx1-ubyte.gz"),
+            ];
+            let mut parts = Vec::with_capacity(4);
+            for (bytes, name) in files {
+                let path = PathBuf::from(name);
+                parts.push((parse_idx_bytes(&path, bytes)?, path));
+            }
+            Mnist::from_parts(parts)
         }
-        let files = [
-            file!("train-images-idx3-ubyte.gz"),
-            file!("train-labels-idx1-ubyte.gz"),
-            file!("t10k-images-idx3-ubyte.gz"),
-            file!("t10k-labels-idx1-ubyte.gz"),
-        ];
-        let mut parts = Vec::with_capacity(4);
-        for (bytes, name) in files {
-            let path = PathBuf::from(name);
-            parts.push((parse_idx_bytes(&path, bytes)?, path));
-        }
-        Mnist::from_parts(parts)
+        #[cfg(not(mnist_files))]
+        Err(Error::Dataset(NOT_BUNDLED.into()))
+    }
+
+    /// Whether [`Mnist::bundled`] has the files in this build.
+    pub const fn is_bundled() -> bool {
+        cfg!(all(feature = "bundled-mnist", mnist_files))
     }
 
     fn from_parts(parts: Vec<(Idx, PathBuf)>) -> Result<Mnist> {

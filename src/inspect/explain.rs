@@ -235,7 +235,7 @@ pub fn chain(config: &ChainConfig) -> Result<ChainTrace> {
         layers: steps.iter().map(|s| single(s.new_w, s.new_b)).collect(),
         cost: COST,
     };
-    let new_output = stepped.feedforward(&[config.input])[0];
+    let new_output = stepped.feedforward(&[config.input])?[0];
     Ok(ChainTrace {
         input: config.input,
         target: config.target,

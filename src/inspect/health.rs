@@ -221,7 +221,7 @@ mod tests {
         for &i in &idx {
             let mut y = vec![0.0; 2];
             d.fill_targets(&[i], &mut y);
-            let (g, _) = net.backprop(&d.input(i), &y);
+            let (g, _) = net.backprop(&d.input(i).unwrap(), &y);
             mean.add(&g);
         }
         mean.scale(0.1);

@@ -5,5 +5,7 @@
 pub mod explain;
 pub mod health;
 pub mod preprocess;
+#[cfg(feature = "images")]
+#[cfg_attr(docsrs, doc(cfg(feature = "images")))]
 pub mod report;
 pub mod stats;

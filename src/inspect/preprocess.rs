@@ -17,7 +17,9 @@
 //!              where it is in MNIST (mean 13.99, 14.01 over the test set, spread ±0.5 px)
 //! ```
 
+#[cfg(feature = "images")]
 use crate::{Error, Result};
+#[cfg(feature = "images")]
 use std::path::Path;
 
 /// Side of the MNIST field.
@@ -84,6 +86,8 @@ impl GreyImage {
     /// [`Error::Io`] if the file cannot be read or is larger than [`MAX_FILE_BYTES`];
     /// [`Error::Image`] if it is neither PNG nor JPEG, is corrupt or truncated, or is larger than
     /// [`MAX_SIDE`] in either direction or than [`MAX_PIXELS`] in all.
+    #[cfg(feature = "images")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "images")))]
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = crate::model_io::read_at_most(path, MAX_FILE_BYTES, "an image file")?;
         Self::decode(&bytes).map_err(|reason| Error::Image {
@@ -93,6 +97,8 @@ impl GreyImage {
     }
 
     /// Decodes PNG or JPEG bytes; the error is a one-line reason.
+    #[cfg(feature = "images")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "images")))]
     pub fn decode(bytes: &[u8]) -> std::result::Result<Self, String> {
         if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
             decode_png(bytes)
@@ -104,6 +110,7 @@ impl GreyImage {
     }
 }
 
+#[cfg(feature = "images")]
 fn check_size(width: usize, height: usize) -> std::result::Result<(), String> {
     let max = MAX_SIDE as usize;
     if width == 0 || height == 0 {
@@ -123,6 +130,7 @@ fn check_size(width: usize, height: usize) -> std::result::Result<(), String> {
     Ok(())
 }
 
+#[cfg(feature = "images")]
 fn decode_png(bytes: &[u8]) -> std::result::Result<GreyImage, String> {
     let mut decoder = png::Decoder::new_with_limits(
         std::io::Cursor::new(bytes),
@@ -156,6 +164,7 @@ fn decode_png(bytes: &[u8]) -> std::result::Result<GreyImage, String> {
 }
 
 /// Grey level in 0..1 of one 8-bit pixel with 1 to 4 channels; transparency shows white paper.
+#[cfg(feature = "images")]
 fn grey_of(p: &[u8], channels: usize) -> f32 {
     let f = |v: u8| v as f32 / 255.0;
     let (g, alpha) = match channels {
@@ -167,6 +176,7 @@ fn grey_of(p: &[u8], channels: usize) -> f32 {
     alpha * g + (1.0 - alpha)
 }
 
+#[cfg(feature = "images")]
 fn decode_jpeg(bytes: &[u8]) -> std::result::Result<GreyImage, String> {
     use zune_jpeg::zune_core::{
         bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions,
@@ -287,6 +297,8 @@ pub fn to_mnist(image: &GreyImage) -> Option<Digit> {
 ///
 /// # Errors
 /// As [`GreyImage::load`], and [`Error::Image`] if the image has no ink.
+#[cfg(feature = "images")]
+#[cfg_attr(docsrs, doc(cfg(feature = "images")))]
 pub fn load_digit(path: &Path) -> Result<Digit> {
     let image = GreyImage::load(path)?;
     to_mnist(&image).ok_or_else(|| Error::Image {
@@ -349,6 +361,8 @@ fn resample(
 ///
 /// # Panics
 /// If `pixels` is not `width × height` long.
+#[cfg(feature = "images")]
+#[cfg_attr(docsrs, doc(cfg(feature = "images")))]
 pub fn grey_png(width: usize, height: usize, pixels: &[f32], scale: usize) -> Vec<u8> {
     assert_eq!(pixels.len(), width * height);
     let bytes: Vec<u8> = pixels
@@ -485,6 +499,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "images")]
     fn png_and_jpeg_round_trip_and_bad_bytes_are_refused() {
         let img = page(30, 20, &[(5, 5, 10, 10)]);
         let png = grey_png(30, 20, &img.pixels, 1);

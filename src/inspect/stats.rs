@@ -68,7 +68,9 @@ pub fn worst_mistakes<T: Real>(net: &Network<T>, data: &Dataset, n: usize) -> Re
         let output = net.forward_batch(&mut ws, chunk.len());
         for (a, &i) in output.chunks_exact(k).zip(chunk) {
             let predicted = argmax(a);
-            let label = data.label(i);
+            let Some(label) = data.label(i) else {
+                continue; // regression: no classes to mistake
+            };
             if predicted != label {
                 mistakes.push(Mistake {
                     index: i,

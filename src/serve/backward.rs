@@ -158,7 +158,7 @@ pub(super) fn step(net: &mut Network<f32>, body: &[u8]) -> Result<Value, Failure
     }
     let (x, y, label) = request.sample(net)?;
     let (gradient, cost) = net.backprop(&x, &y);
-    let before = net.feedforward(&x);
+    let before = net.feedforward(&x).map_err(|e| (422, e.to_string()))?;
     let eta32 = eta as f32;
     for (layer, g) in net.layers.iter_mut().zip(&gradient.layers) {
         for (w, &g) in layer.weights.iter_mut().zip(&g.dc_dw) {
@@ -168,7 +168,7 @@ pub(super) fn step(net: &mut Network<f32>, body: &[u8]) -> Result<Value, Failure
             *b -= eta32 * g;
         }
     }
-    let after = net.feedforward(&x);
+    let after = net.feedforward(&x).map_err(|e| (422, e.to_string()))?;
     Ok(json!({
         "label": label,
         "learning_rate": eta,

@@ -133,7 +133,7 @@ impl Checkpoint {
             ("state".into(), json(&self.state)?),
             ("extra".into(), self.extra.to_string()),
         ]);
-        safetensors::serialize(views, Some(metadata))
+        safetensors::serialize(views, Some(metadata.into_iter().collect()))
             .map(crate::model_io::sorted_header)
             .map_err(|e| e.to_string())
     }
@@ -156,10 +156,9 @@ impl Checkpoint {
         let bad = |e: safetensors::SafeTensorError| format!("not a valid safetensors file: {e}");
         let (_, meta) = SafeTensors::read_metadata(bytes).map_err(bad)?;
         let tensors = SafeTensors::deserialize(bytes).map_err(bad)?;
-        let empty = HashMap::new();
-        let meta = meta.metadata().as_ref().unwrap_or(&empty);
+        let meta = meta.metadata().as_ref();
         let get = |key: &str| -> std::result::Result<&String, String> {
-            meta.get(key)
+            meta.and_then(|m| m.get(key))
                 .ok_or_else(|| format!("no \"{key}\" in the metadata: not a backprop checkpoint"))
         };
         if get("format")? != FORMAT {

@@ -1,5 +1,7 @@
-//! How a network does on a dataset: mean cost, accuracy and confusion matrix.
+//! How a network does on a dataset: mean cost, and accuracy and confusion matrix for classes or
+//! RMSE, MAE and R² for real targets.
 
+use crate::metrics::{Regression, RegressionSums};
 use crate::{Dataset, Error, Network, Real, Result, Workspace};
 use serde::{Deserialize, Serialize};
 
@@ -10,16 +12,29 @@ pub struct Evaluation {
     pub n: usize,
     /// Mean cost C = (1/n) Σ C₀ over the samples.
     pub cost: f64,
-    /// Samples whose largest output is their class.
+    /// Samples whose largest output is their class (0 for regression).
     pub correct: usize,
-    /// `confusion[actual][predicted]`: how often a sample of one class was taken for another.
+    /// `confusion[actual][predicted]`: how often a sample of one class was taken for another
+    /// (empty for regression).
     pub confusion: Vec<Vec<usize>>,
+    /// RMSE, MAE and R² of a regression dataset, in the dataset's units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<Regression>,
 }
 
 impl Evaluation {
     /// Fraction classified correctly, 0 to 1.
     pub fn accuracy(&self) -> f64 {
         self.correct as f64 / self.n.max(1) as f64
+    }
+
+    /// What early stopping and the plateau schedule try to raise: the accuracy, or R² for
+    /// regression.
+    pub fn score(&self) -> f64 {
+        match &self.regression {
+            Some(r) => r.r2,
+            None => self.accuracy(),
+        }
     }
 }
 
@@ -35,11 +50,16 @@ pub fn check_fits<T: Real>(net: &Network<T>, data: &Dataset) -> Result<()> {
             data.n_inputs()
         )));
     }
-    if net.n_outputs() != data.n_classes() {
+    if net.n_outputs() != data.n_outputs() {
+        let what = if data.is_regression() {
+            "targets"
+        } else {
+            "classes"
+        };
         return Err(Error::Shape(format!(
-            "the network has {} outputs but the data has {} classes",
+            "the network has {} outputs but the data has {} {what}",
             net.n_outputs(),
-            data.n_classes()
+            data.n_outputs()
         )));
     }
     Ok(())
@@ -49,7 +69,8 @@ pub fn check_fits<T: Real>(net: &Network<T>, data: &Dataset) -> Result<()> {
 /// small enough to stay in cache.
 const EVAL_CHUNK: usize = 250;
 
-/// Runs `net` over every sample of `data`: mean cost, accuracy and confusion matrix.
+/// Runs `net` over every sample of `data`: mean cost, and accuracy and confusion matrix for
+/// classes, or RMSE, MAE and R² for real targets.
 ///
 /// # Errors
 /// [`Error::Shape`] if the network does not fit the data.
@@ -60,12 +81,19 @@ pub fn evaluate<T: Real>(net: &Network<T>, data: &Dataset) -> Result<Evaluation>
     let mut ws = Workspace::new(net, chunk);
     let mut y = vec![T::ZERO; chunk * k];
     let mut indices = Vec::with_capacity(chunk);
+    let regression = data.is_regression();
     let mut eval = Evaluation {
         n: data.len(),
         cost: 0.0,
         correct: 0,
-        confusion: vec![vec![0; k]; k],
+        confusion: if regression {
+            Vec::new()
+        } else {
+            vec![vec![0; k]; k]
+        },
+        regression: None,
     };
+    let mut errors = RegressionSums::new(data.values().unwrap_or_default(), k);
     let mut total_cost = 0.0;
     for start in (0..data.len()).step_by(chunk) {
         indices.clear();
@@ -75,12 +103,18 @@ pub fn evaluate<T: Real>(net: &Network<T>, data: &Dataset) -> Result<Evaluation>
         let output = net.forward_batch(&mut ws, indices.len());
         for ((a, y), &i) in output.chunks_exact(k).zip(y.chunks_exact(k)).zip(&indices) {
             total_cost += net.cost.value(a, y).to_f64();
-            let predicted = crate::argmax(a);
-            let actual = data.label(i);
-            eval.confusion[actual][predicted] += 1;
-            eval.correct += usize::from(predicted == actual);
+            if let Some(actual) = data.label(i) {
+                let predicted = crate::argmax(a);
+                eval.confusion[actual][predicted] += 1;
+                eval.correct += usize::from(predicted == actual);
+            } else {
+                errors.add(a, y);
+            }
         }
     }
     eval.cost = total_cost / data.len().max(1) as f64;
+    if regression {
+        eval.regression = Some(errors.finish());
+    }
     Ok(eval)
 }

@@ -13,6 +13,7 @@ pub(crate) mod sparse;
 mod state;
 pub mod step;
 
+pub use crate::metrics::Regression;
 pub use augment::Augment;
 pub use checkpoint::Checkpoint;
 pub use config::{TrainConfig, MAX_EPOCHS};
@@ -165,7 +166,8 @@ fn check_run<T: Real>(
     }
     if config.needs_validation() && monitor.validation.is_none() {
         return Err(Error::Config(
-            "early stopping and the plateau schedule watch a validation set; hold one out (e.g. --validation 10000)".into(),
+            "early stopping and the plateau schedule watch a validation set, and none was given"
+                .into(),
         ));
     }
     state.check(config, data.len())
@@ -218,7 +220,7 @@ impl<T: Real> TrainState<T> {
             }),
         };
         progress.epoch_end(&report);
-        let validation_accuracy = report.validation.as_ref().map(Evaluation::accuracy);
+        let validation_accuracy = report.validation.as_ref().map(Evaluation::score);
         self.history.epochs.push(report);
         self.epoch += 1;
         self.batches_done = 0;

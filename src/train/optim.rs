@@ -211,7 +211,7 @@ impl OptimizerConfig {
     /// samples (the n of λ/n).
     ///
     /// # Errors
-    /// See [`OptimizerConfig::validate`].
+    /// See [`OptimizerConfig::validate`]; and [`Error::Config`] if λ > 0 and `n_train` is 0.
     ///
     /// # Examples
     /// ```
@@ -223,6 +223,11 @@ impl OptimizerConfig {
     /// ```
     pub fn build<T: Real>(&self, net: &Network<T>, n_train: usize) -> Result<Optim<T>> {
         self.validate()?;
+        if self.l2 > 0.0 && n_train == 0 {
+            return Err(Error::Config(
+                "L2 regularisation λ/n needs the number of training samples n, got 0".into(),
+            ));
+        }
         let moments = self.method.n_moments();
         let zeros =
             || -> Vec<Gradient<T>> { (0..moments).map(|_| Gradient::zeros_like(net)).collect() };

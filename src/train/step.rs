@@ -165,7 +165,7 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
         let outputs = self.ws.output(batch.len()).chunks_exact(k);
         outputs
             .zip(batch)
-            .filter(|(a, &i)| crate::argmax(a) == self.data.label(i))
+            .filter(|(a, &i)| Some(crate::argmax(a)) == self.data.label(i))
             .count()
     }
 

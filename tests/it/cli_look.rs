@@ -103,7 +103,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 /// MNIST test digit `i` as a 200×200 page, dark ink on white, enlarged ×5 at (x, y).
 fn mnist_page(i: usize, x: usize, y: usize) -> Vec<u8> {
     let mnist = backprop::Mnist::bundled().unwrap();
-    let digit = mnist.test.input::<f32>(i);
+    let digit = mnist.test.input::<f32>(i).unwrap();
     let mut page = vec![255u8; 200 * 200];
     for py in 0..140 {
         for px in 0..140 {

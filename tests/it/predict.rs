@@ -78,13 +78,13 @@ fn agreement(net: &Network<f32>, mnist: &Mnist, n: usize, how: Upscale, scale: f
     let room = 200 - (28.0 * scale) as usize + 1;
     (0..n)
         .filter(|&i| {
-            let original = mnist.test.input::<f32>(i);
+            let original = mnist.test.input::<f32>(i).unwrap();
             let at = ((i * 37) % room, (i * 53) % room);
             let image = GreyImage::decode(&page(&original, how, scale, 200, at)).unwrap();
             assert_eq!((image.width, image.height), (200, 200));
             let digit = to_mnist(&image).unwrap();
             assert!(digit.inverted);
-            net.predict(&original) == net.predict(&digit.pixels)
+            net.predict(&original).unwrap() == net.predict(&digit.pixels).unwrap()
         })
         .count()
 }

@@ -66,8 +66,8 @@ fn a_drawing_gives_predicts_preprocessing_and_every_layer() {
         a = layer.feedforward(&a);
         assert_eq!(floats(&layers[l]), a, "layer {}", l + 1);
     }
-    assert_eq!(a, net.feedforward(&x));
-    assert_eq!(v["prediction"], net.predict(&x));
+    assert_eq!(a, net.feedforward(&x).unwrap());
+    assert_eq!(v["prediction"], net.predict(&x).unwrap());
     let p: Vec<f64> = v["probabilities"]
         .as_array()
         .unwrap()

@@ -107,7 +107,7 @@ fn backprop_api_is_network_backprop_and_finite_differences() {
         );
         assert_eq!(
             v["prediction"],
-            json!(backprop::argmax(&net.feedforward(&x)))
+            json!(backprop::argmax(&net.feedforward(&x).unwrap()))
         );
         let layers = v["layers"].as_array().unwrap();
         assert_eq!(layers.len(), 3);

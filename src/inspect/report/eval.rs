@@ -189,8 +189,9 @@ pub fn mistakes_svg(data: &Dataset, mistakes: &[Mistake], columns: usize) -> Str
     for (n, m) in mistakes.iter().enumerate() {
         let x = 10.0 + (n % columns) as f64 * cw;
         let y = 58.0 + (n / columns) as f64 * ch;
-        let pixels: Vec<u8> = data
-            .input::<f32>(m.index)
+        let mut input = vec![0f32; data.n_inputs()];
+        data.fill_inputs(&[m.index], &mut input);
+        let pixels: Vec<u8> = input
             .iter()
             .map(|&v| 255 - (v.clamp(0.0, 1.0) * 255.0).round() as u8)
             .collect();
