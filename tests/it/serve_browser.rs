@@ -92,8 +92,10 @@ impl Driver {
         let start = Instant::now();
         while self.script(js, json!([])) != json!(true) {
             assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "timed out waiting for {what}"
+                start.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what}; the page: {} {}",
+                self.script("return JSON.stringify(document.body.dataset);", json!([])),
+                self.script("return document.querySelector('#trainstatus') ? document.querySelector('#trainstatus').textContent : '';", json!([]))
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -462,7 +464,7 @@ impl Driver {
         let start = Instant::now();
         while self.script(js, args.clone()) != json!(true) {
             assert!(
-                start.elapsed() < Duration::from_secs(15),
+                start.elapsed() < Duration::from_secs(30),
                 "timed out waiting for {what}"
             );
             std::thread::sleep(Duration::from_millis(50));
