@@ -64,7 +64,7 @@ pub mod data;
 // augmentation, checkpoints.
 pub mod train;
 
-// The fast kernels (dense, sparse, threads); only the thread count is public.
+// The fast kernels (dense, sparse, threads); public: which set runs, and the thread count.
 mod kernels;
 
 // Looking inside: your own digit, statistics, pictures and the worked example.
@@ -80,7 +80,7 @@ pub use data::{Dataset, Mnist};
 pub use dropout::Dropout;
 pub use error::{Error, Result};
 pub use init::Init;
-pub use kernels::{set_threads, threads, GEMM_THRESHOLD};
+pub use kernels::{set_threads, threads, Kernels, GEMM_THRESHOLD, KERNELS_VARIABLE};
 pub use layer::{Dense, LayerGradient};
 pub use network::{argmax, Gradient, Network, Workspace};
 pub use real::Real;

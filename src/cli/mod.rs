@@ -63,6 +63,8 @@ enum Command {
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // A bad BACKPROP_KERNELS is an error before any work, whatever the command.
+    backprop::Kernels::from_env()?;
     let threads = match cli.threads {
         Some(0) => anyhow::bail!("--threads must be at least 1"),
         Some(n) => n,

@@ -13,6 +13,7 @@ pub use checkpoint::Checkpoint;
 pub use optim::{Method, Optim, OptimState, Optimizer, OptimizerConfig};
 pub use schedule::Schedule;
 
+use crate::kernels::Kernels;
 use crate::train::sparse::SparseFirstLayer;
 use crate::{Dataset, Dropout, Error, Gradient, Network, Real, Result, Rng, Workspace};
 use augment::Augmenter;
@@ -357,6 +358,7 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
     state: &mut TrainState<T>,
 ) -> Result<()> {
     config.validate()?;
+    Kernels::from_env()?;
     check_fits(net, data)?;
     for d in [monitor.validation, monitor.test].into_iter().flatten() {
         check_fits(net, d)?;
@@ -402,7 +404,7 @@ pub fn train_from<T: Real, O: Optimizer<T>>(
     let mut first = None;
     let mut index = None;
     if optimizer.takes_plain_sgd_steps() && augmenter.is_none() && config.dropout.input == 0.0 {
-        first = SparseFirstLayer::new(&net.layers[0], batch_size);
+        first = SparseFirstLayer::new(&net.layers[0], batch_size, Kernels::current());
         if first.is_some() {
             index = data.sparse_images();
         }
