@@ -5,9 +5,10 @@
 //!
 //! Run with `cargo bench --bench train_step`; throughput is in samples per second.
 
+use backprop::train::step::fused_sgd;
 use backprop::{
     train, Activation, Architecture, Cost, Gradient, Init, Method, Mnist, Monitor, Network,
-    Optimizer, OptimizerConfig, TrainConfig, Workspace,
+    OptimizerConfig, TrainConfig, Workspace,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -39,7 +40,7 @@ fn step(c: &mut Criterion) {
             })
         });
         group.bench_function(BenchmarkId::new("fused", batch), |b| {
-            b.iter(|| black_box(net.sgd_step_batch(&mut ws, &y, batch, 1.5, &mut grad)))
+            b.iter(|| black_box(fused_sgd(&mut net, &mut ws, &y, batch, 1.5, &mut grad)))
         });
     }
     group.finish();

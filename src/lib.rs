@@ -51,6 +51,7 @@ mod init;
 mod layer;
 pub mod model_io;
 mod network;
+mod workspace;
 
 // Numbers and randomness under everything.
 mod error;
@@ -82,11 +83,12 @@ pub use error::{Error, Result};
 pub use init::Init;
 pub use kernels::{set_threads, threads, Kernels, GEMM_THRESHOLD, KERNELS_VARIABLE};
 pub use layer::{Dense, LayerGradient};
-pub use network::{argmax, Gradient, Network, Workspace};
+pub use network::{argmax, Gradient, Network};
 pub use real::Real;
 pub use rng::Rng;
 pub use train::{
     check_fits, evaluate, train, train_from, Augment, Checkpoint, EpochReport, Evaluation, History,
-    Method, Monitor, Optim, OptimState, Optimizer, OptimizerConfig, Progress, Schedule, Stop,
-    TrainConfig, TrainState,
+    Method, Monitor, Optim, OptimState, OptimizerConfig, Progress, Schedule, Stop, TrainConfig,
+    TrainState,
 };
+pub use workspace::Workspace;

@@ -113,23 +113,21 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// file is removed and `path` keeps its previous contents, or stays absent. If the process is
 /// killed, `path` is just as safe; a `.NAME.PID-N.tmp` file may be left beside it.
 ///
+/// A symbolic link is written through: the file it points to is replaced, the link stays. A
+/// directory, device, pipe or socket at `path` (or at the end of its links) is never replaced.
+///
 /// Every file the crate and its command-line tool save goes through here.
 ///
 /// # Errors
-/// [`Error::Io`] naming `path`, with the first error `write` or the file system returned.
+/// [`Error::Io`] naming `path`, with the first error `write` or the file system returned, or
+/// saying what `path` is when it is not a file that may be replaced.
 pub fn write_atomically_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().ok_or_else(|| Error::Model {
-        path: path.to_path_buf(),
-        reason: "not a file name".into(),
-    })?;
+    let target = save_target(path)?;
+    let (dir, name) = dir_and_name(path, &target)?;
     // Unique per process and per call, so concurrent saves never share a temporary file.
     let tmp = dir.join(format!(
         ".{}.{}-{}.tmp",
@@ -150,7 +148,7 @@ pub fn write_atomically_with(
         let file = writer.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         drop(file);
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, &target)
     })();
     result.map_err(|e| Error::io(path, e))?;
     guard.0 = None; // renamed: nothing to remove
@@ -161,6 +159,127 @@ pub fn write_atomically_with(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Checks, before any work, that a file can be saved at `path` as [`write_atomically`] would
+/// save it: `path` (or where its symbolic links lead) is absent or a regular file, and its
+/// directory exists and lets a new file be created in it (one is created and removed).
+///
+/// # Errors
+/// [`Error::Io`] naming `path` and the problem.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let target = save_target(path)?;
+    let (dir, name) = dir_and_name(path, &target)?;
+    let probe = dir.join(format!(
+        ".{}.{}-probe.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let not_writable = |e: std::io::Error| {
+        let what = match std::fs::metadata(&dir) {
+            Err(_) => format!("its directory {} does not exist", dir.display()),
+            Ok(m) if !m.is_dir() => format!("{} is not a directory", dir.display()),
+            Ok(_) => format!("cannot create a file in {}: {e}", dir.display()),
+        };
+        Error::io(path, std::io::Error::new(e.kind(), what))
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(not_writable)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Where a save to `path` lands: `path` itself, or the end of its chain of symbolic links
+/// (followed one by one, so a link to a file that does not exist yet works too). Refuses
+/// anything there that is not a regular file.
+fn save_target(path: &Path) -> Result<PathBuf> {
+    let refuse = |what: String| {
+        Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, what),
+        )
+    };
+    let mut target = path.to_path_buf();
+    for _ in 0..40 {
+        let meta = match std::fs::symlink_metadata(&target) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(target),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let kind = meta.file_type();
+        if kind.is_file() {
+            return Ok(target);
+        }
+        if kind.is_dir() {
+            return Err(refuse("is a directory, not a file".into()));
+        }
+        if !kind.is_symlink() {
+            return Err(refuse(
+                "is a device, pipe or socket, not a regular file: refusing to replace it".into(),
+            ));
+        }
+        let link = std::fs::read_link(&target).map_err(|e| Error::io(path, e))?;
+        target = match target.parent() {
+            Some(dir) => dir.join(link),
+            None => link,
+        };
+    }
+    Err(refuse("too many levels of symbolic links".into()))
+}
+
+/// The directory and file name of `target`, the file a save to `path` replaces.
+fn dir_and_name<'a>(path: &Path, target: &'a Path) -> Result<(PathBuf, &'a std::ffi::OsStr)> {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target.file_name().ok_or_else(|| Error::Model {
+        path: path.to_path_buf(),
+        reason: "not a file name".into(),
+    })?;
+    Ok((dir, name))
+}
+
+/// Reads a whole file, refusing one larger than `max` bytes (`what` names what the file should
+/// be, for the message) without reading more than `max + 1` of it: an endless stream such as
+/// `/dev/zero` costs `max` bytes, not all memory.
+///
+/// # Errors
+/// [`Error::Io`] naming `path`: it cannot be read, or is larger than `max` bytes.
+pub fn read_at_most(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let too_large = || {
+        Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("larger than {}, the most {what} may be", mib(max)),
+            ),
+        )
+    };
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > max) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// "16 MiB", or the bytes when not a whole number of MiB.
+fn mib(bytes: u64) -> String {
+    if bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// Deletes the file at its path, if any, when dropped.

@@ -3,13 +3,12 @@
 //! Two versions of each pass live here. [`Network::feedforward`] and [`Network::backprop`] take
 //! one sample and are written straight from the notes, loop by loop; they are the reference.
 //! [`Network::forward_batch`] and [`Network::backprop_batch`] do the same for a whole mini-batch
-//! with matrix products and no allocation; training uses them, and tests check them against
-//! the reference.
+//! with matrix products in a [`Workspace`] and no allocation; tests check them against the
+//! reference. What training runs on top of them, the fused and sparse steps of plain gradient
+//! descent, is in `train/step.rs`.
 
-use crate::layer::{Dense, LayerGradient, PrevLayer};
-use crate::train::sparse::SparseFirstLayer;
-use crate::train::sparse::SparseImage;
-use crate::{Architecture, Cost, Dropout, Error, Init, Real, Result, Rng};
+use crate::layer::{Dense, LayerGradient};
+use crate::{Architecture, Cost, Error, Init, Real, Result, Rng, Workspace};
 
 /// A feed-forward network of dense layers.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,26 +24,6 @@ pub struct Network<T> {
 pub struct Gradient<T> {
     /// One entry per layer, in the network's order.
     pub layers: Vec<LayerGradient<T>>,
-}
-
-/// Buffers for mini-batch passes of one network, allocated once: the activations a^(l) of
-/// every layer and the errors ∂C/∂z^(l), for up to `capacity` samples; with dropout, the masks
-/// and the dropped-out activations too.
-#[derive(Clone, Debug)]
-pub struct Workspace<T> {
-    capacity: usize,
-    /// n_0 … n_L.
-    sizes: Vec<usize>,
-    /// a^(0) (the input) to a^(L), each batch × n_l.
-    activations: Vec<Vec<T>>,
-    /// ∂C/∂z^(l) for layers 1..=L, each batch × n_l.
-    dc_dz: Vec<Vec<T>>,
-    /// Probability of keeping each activation of a^(0) … a^(L−1); 1 means no dropout there.
-    keep: Vec<f64>,
-    /// Dropout masks for a^(0) … a^(L−1): 0 or 1/keep per activation; empty where keep = 1.
-    masks: Vec<Vec<T>>,
-    /// a^(l) ⊙ mask^(l), what the next layer is fed during training; empty where keep = 1.
-    dropped: Vec<Vec<T>>,
 }
 
 impl<T: Real> Network<T> {
@@ -222,7 +201,7 @@ impl<T: Real> Network<T> {
 
     /// The forward pass from layer `from` on (the layers before have written their
     /// activations), with the workspace's dropout masks applied if `train`.
-    fn forward_impl<'w>(
+    pub(crate) fn forward_impl<'w>(
         &self,
         ws: &'w mut Workspace<T>,
         batch: usize,
@@ -280,69 +259,21 @@ impl<T: Real> Network<T> {
         total_cost
     }
 
-    /// [`Network::backprop_batch`] and then one step of plain gradient descent,
-    /// θ ← θ − η·∇C, as [`crate::Optim`] with [`crate::Method::Sgd`] takes it, but each layer
-    /// is stepped as soon as its ∂C/∂z is known, without writing its ∂C/∂w out (see
-    /// [`Dense::sgd_step_batch`]; for small f32 layers each sample's step is summed straight
-    /// into the weights, which rounds differently from summing the gradient first, by an ulp or
-    /// so). `scratch` is working space shaped like the network. Returns Σ C₀ of the batch
-    /// before the step.
-    pub fn sgd_step_batch(
-        &mut self,
+    /// The forward pass (with dropout) and the output layer's ∂C/∂z^(L) for every sample, from
+    /// [`Cost::delta`] divided by the batch size, since C is a mean. Returns Σ C₀.
+    pub(crate) fn forward_and_output_error(
+        &self,
         ws: &mut Workspace<T>,
         y: &[T],
         batch: usize,
-        eta: T,
-        scratch: &mut Gradient<T>,
     ) -> T {
-        let total_cost = self.forward_and_output_error(ws, y, batch);
-        for l in (0..self.layers.len()).rev() {
-            let (fed, dc_dz, prev) = ws.backward_view(&self.layers, l);
-            self.layers[l].sgd_step_batch(batch, fed, dc_dz, eta, &mut scratch.layers[l], prev);
-        }
-        total_cost
-    }
-
-    /// [`Network::sgd_step_batch`] with the first layer on `first`, for the samples `images`
-    /// (the workspace's input is not read): the same network bit for bit, without visiting
-    /// the inputs that are zero. The caller checks that the workspace has no input dropout.
-    pub(crate) fn sgd_step_batch_sparse(
-        &mut self,
-        ws: &mut Workspace<T>,
-        first: &mut SparseFirstLayer,
-        images: &[SparseImage<'_>],
-        y: &[T],
-        eta: T,
-        scratch: &mut Gradient<T>,
-    ) -> T {
-        let batch = images.len();
-        assert!(
-            ws.masks[0].is_empty(),
-            "the sparse path has no input dropout"
-        );
-        first.forward(&self.layers[0], images, &mut ws.activations[1]);
-        self.forward_impl(ws, batch, true, 1);
-        let total_cost = self.output_error(ws, y, batch);
-        for l in (1..self.layers.len()).rev() {
-            let (fed, dc_dz, prev) = ws.backward_view(&self.layers, l);
-            self.layers[l].sgd_step_batch(batch, fed, dc_dz, eta, &mut scratch.layers[l], prev);
-        }
-        let dc_dz = &ws.dc_dz[0][..batch * self.layers[0].n_out];
-        first.sgd_step(images, dc_dz, eta);
-        self.layers[0].sgd_step_biases(dc_dz, eta, &mut scratch.layers[0]);
-        total_cost
-    }
-
-    /// The forward pass (with dropout) and the output layer's ∂C/∂z^(L) for every sample, from
-    /// [`Cost::delta`] divided by the batch size, since C is a mean. Returns Σ C₀.
-    fn forward_and_output_error(&self, ws: &mut Workspace<T>, y: &[T], batch: usize) -> T {
         self.forward_impl(ws, batch, true, 0);
         self.output_error(ws, y, batch)
     }
 
     /// The output layer's ∂C/∂z^(L) for every sample, from [`Cost::delta`] divided by the
     /// batch size, since C is a mean. Returns Σ C₀.
-    fn output_error(&self, ws: &mut Workspace<T>, y: &[T], batch: usize) -> T {
+    pub(crate) fn output_error(&self, ws: &mut Workspace<T>, y: &[T], batch: usize) -> T {
         let n_layers = self.layers.len();
         let n_out = self.n_outputs();
         let output_layer = &self.layers[n_layers - 1];
@@ -393,126 +324,6 @@ impl<T: Real> Gradient<T> {
                 *g += h;
             }
         }
-    }
-}
-
-impl<T: Real> Workspace<T> {
-    /// Buffers for mini-batches of up to `capacity` samples through `net`.
-    pub fn new(net: &Network<T>, capacity: usize) -> Self {
-        let sizes = net.architecture().sizes;
-        Workspace {
-            capacity,
-            sizes: sizes.clone(),
-            activations: sizes.iter().map(|&n| vec![T::ZERO; n * capacity]).collect(),
-            dc_dz: sizes[1..]
-                .iter()
-                .map(|&n| vec![T::ZERO; n * capacity])
-                .collect(),
-            keep: vec![1.0; sizes.len() - 1],
-            masks: vec![Vec::new(); sizes.len() - 1],
-            dropped: vec![Vec::new(); sizes.len() - 1],
-        }
-    }
-
-    /// Turns dropout on for training passes ([`Network::backprop_batch`]); evaluation
-    /// ([`Network::forward_batch`]) never drops anything. Masks are drawn by
-    /// [`Workspace::draw_masks`].
-    ///
-    /// # Errors
-    /// [`Error::Config`] if a rate is outside [0, 1).
-    pub fn set_dropout(&mut self, dropout: &Dropout) -> Result<()> {
-        dropout.validate()?;
-        for l in 0..self.keep.len() {
-            let rate = if l == 0 {
-                dropout.input
-            } else {
-                dropout.hidden
-            };
-            self.keep[l] = 1.0 - rate;
-            let len = if rate > 0.0 {
-                self.activations[l].len()
-            } else {
-                0
-            };
-            self.masks[l] = vec![T::ONE; len];
-            self.dropped[l] = vec![T::ZERO; len];
-        }
-        Ok(())
-    }
-
-    /// Draws new dropout masks for the next `batch` samples: each activation is kept with
-    /// probability keep = 1 − rate and then scaled by 1/keep ("inverted dropout"), so nothing
-    /// changes at evaluation time.
-    pub fn draw_masks(&mut self, rng: &mut Rng, batch: usize) {
-        for ((mask, &keep), &n) in self.masks.iter_mut().zip(&self.keep).zip(&self.sizes) {
-            if mask.is_empty() {
-                continue;
-            }
-            let scale = T::from_f64(1.0 / keep);
-            for m in &mut mask[..batch * n] {
-                *m = if rng.uniform() < keep { scale } else { T::ZERO };
-            }
-        }
-    }
-
-    /// The dropout mask last drawn for a^(l) (l = 0 is the input), batch × n_l: 0 for dropped,
-    /// 1/keep for kept. `None` where there is no dropout.
-    pub fn dropout_mask(&self, l: usize, batch: usize) -> Option<&[T]> {
-        let mask = self.masks.get(l)?;
-        (!mask.is_empty()).then(|| &mask[..batch * self.sizes[l]])
-    }
-
-    /// Whether any dropout is on.
-    pub fn has_dropout(&self) -> bool {
-        self.masks.iter().any(|m| !m.is_empty())
-    }
-
-    /// The output activations of the last pass, batch × n_outputs.
-    pub fn output(&self, batch: usize) -> &[T] {
-        let a = &self.activations[self.activations.len() - 1];
-        &a[..batch * self.sizes[self.sizes.len() - 1]]
-    }
-
-    /// What layer l's backward step needs: the activations it was fed (after dropout), its
-    /// ∂C/∂z, and the previous layer's activations, mask and ∂C/∂z buffer (none for layer 0:
-    /// nobody needs ∂C/∂x).
-    fn backward_view(
-        &mut self,
-        layers: &[Dense<T>],
-        l: usize,
-    ) -> (&[T], &[T], Option<PrevLayer<'_, T>>) {
-        let (before, after) = self.dc_dz.split_at_mut(l);
-        let dropout = !self.masks[l].is_empty();
-        let prev = match l {
-            0 => None,
-            _ => Some(PrevLayer {
-                activation: layers[l - 1].activation,
-                a: &self.activations[l],
-                mask: dropout.then_some(&self.masks[l][..]),
-                dc_dz: &mut before[l - 1][..],
-            }),
-        };
-        let fed = if dropout {
-            &self.dropped[l]
-        } else {
-            &self.activations[l]
-        };
-        (fed, &after[0], prev)
-    }
-
-    /// The largest batch these buffers hold.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// The input rows a^(0) of the next batch, batch × n_inputs, to be filled by the caller.
-    pub fn input_mut(&mut self, batch: usize) -> &mut [T] {
-        assert!(
-            batch <= self.capacity,
-            "batch {batch} exceeds the workspace's {}",
-            self.capacity
-        );
-        &mut self.activations[0][..batch * self.sizes[0]]
     }
 }
 

@@ -479,7 +479,7 @@ fn a_failed_training_run_keeps_the_previous_model() {
                 "--output-activation",
                 "identity",
                 "--learning-rate",
-                "1e9",
+                "1000",
                 "--out",
             ])
             .arg(&model),

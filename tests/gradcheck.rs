@@ -4,6 +4,7 @@
 use backprop::gradcheck::{
     check_gradients, combinations, compare, relative_error, STEP, TOLERANCE,
 };
+use backprop::train::step::fused_sgd;
 use backprop::{
     Activation, Architecture, Cost, Dense, Dropout, Gradient, Init, Kernels, LayerGradient,
     Network, Rng, Workspace,
@@ -344,8 +345,8 @@ fn fused_gradient_descent_equals_backprop_then_the_optimisers_step() {
             }
             let mut grad = Gradient::zeros_like(&a);
             let cost_a = a.backprop_batch(&mut ws_a, &y, batch, &mut grad);
-            backprop::Optimizer::step(&mut optim, &mut a, &grad);
-            let cost_b = b.sgd_step_batch(&mut ws_b, &y, batch, T::from_f64(0.7), &mut scratch);
+            optim.step(&mut a, &grad);
+            let cost_b = fused_sgd(&mut b, &mut ws_b, &y, batch, T::from_f64(0.7), &mut scratch);
             assert!(same(cost_a, cost_b), "cost {cost_a} vs {cost_b}");
             for (la, lb) in a.layers.iter().zip(&b.layers) {
                 for (p, q) in la

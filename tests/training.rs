@@ -140,7 +140,7 @@ fn the_same_network_always_gives_the_same_file_bytes() {
 
 #[test]
 fn divergence_stops_training_with_a_clear_error() {
-    // Identity everywhere with a huge step: the weights blow up within a few steps.
+    // Identity everywhere with the largest step accepted: the weights blow up within a few steps.
     let m = mnist();
     let data = m.train.head(200);
     let arch = Architecture::uniform(
@@ -150,7 +150,9 @@ fn divergence_stops_training_with_a_clear_error() {
         Cost::Quadratic,
     );
     let mut net = Network::<f32>::new(&arch, Init::Normal, 1).unwrap();
-    let mut sgd = OptimizerConfig::sgd(1e6).build(&net, 1).unwrap();
+    let mut sgd = OptimizerConfig::sgd(backprop::train::MAX_LEARNING_RATE)
+        .build(&net, 1)
+        .unwrap();
     let config = TrainConfig {
         epochs: 1,
         batch_size: 10,
@@ -216,7 +218,7 @@ fn impossible_hyper_parameters_are_refused_before_training() {
                 seed: 1,
                 ..Default::default()
             },
-            "epochs must be at least 1",
+            "the number of epochs must be from 1 to 100000, got 0",
         ),
         (
             TrainConfig {

@@ -33,7 +33,8 @@ pub struct Cli {
     command: Command,
 
     /// Threads for the large matrix products (wide layers, big batches, evaluation); small
-    /// ones always use one. Results are the same bit for bit whatever the number
+    /// ones always use one. Results are the same bit for bit whatever the number. More than
+    /// the CPU cores is lowered to their number, with a note: extra threads would only wait
     /// [default: the number of CPU cores]
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
@@ -61,14 +62,28 @@ enum Command {
     Serve(serve::ServeArgs),
 }
 
+impl Cli {
+    /// Whether a closed stdout (`backprop eval | head`) ends the command quietly, as a success:
+    /// true for the commands whose product is what they print. `train`'s product is the model
+    /// file, so a broken pipe must never pass for success there.
+    pub fn broken_pipe_is_success(&self) -> bool {
+        !matches!(self.command, Command::Train(_))
+    }
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // A bad BACKPROP_KERNELS is an error before any work, whatever the command.
     backprop::Kernels::from_env()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = match cli.threads {
         Some(0) => anyhow::bail!("--threads must be at least 1"),
+        Some(n) if n > cores => {
+            eprintln!("note: --threads {n} lowered to {cores}, the number of CPU cores");
+            cores
+        }
         Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => cores,
     };
     backprop::set_threads(threads);
     match cli.command {

@@ -13,8 +13,8 @@ pub struct OptimArgs {
     #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(Method::NAMES))]
     pub optimizer: Option<String>,
 
-    /// η, the learning rate; with sgd, 1.5 and the notes' cost equal Nielsen's η = 3.0 with his
-    /// ½Σ(a − y)² [default: 1.5, or the preset's]
+    /// η, the learning rate, at most 1000; with sgd, 1.5 and the notes' cost equal Nielsen's
+    /// η = 3.0 with his ½Σ(a − y)² [default: 1.5, or the preset's]
     #[arg(long, value_name = "ETA", allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
 

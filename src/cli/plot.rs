@@ -22,9 +22,15 @@ pub struct PlotArgs {
     pub title: Option<String>,
 }
 
+/// The largest training log read: a line is about 300 bytes, so the longest run `train` allows
+/// (`backprop::train::MAX_EPOCHS`, 100,000 epochs) logs about 30 MiB.
+const MAX_LOG_BYTES: u64 = 64 << 20;
+
 pub fn run(args: PlotArgs) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.log)
-        .with_context(|| format!("cannot read {}", args.log.display()))?;
+    let bytes = backprop::model_io::read_at_most(&args.log, MAX_LOG_BYTES, "a training log")
+        .context("cannot read the training log")?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", args.log.display()))?;
     let log = parse_log(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.log.display()))?;
     let title = args
         .title

@@ -32,11 +32,12 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub optim: OptimArgs,
 
-    /// Passes over the training data [default: 30, or the preset's]
+    /// Passes over the training data, at most 100000 [default: 30, or the preset's]
     #[arg(long, help_heading = "Training")]
     pub epochs: Option<usize>,
 
-    /// Samples per gradient step [default: 10, or the preset's]
+    /// Samples per gradient step, at most the number of training images
+    /// [default: 10, or the preset's]
     #[arg(long, value_name = "N", help_heading = "Training")]
     pub batch_size: Option<usize>,
 
@@ -84,8 +85,8 @@ pub struct TrainArgs {
     )]
     pub input_dropout: Option<f64>,
 
-    /// Augmentation: shift each training image by up to PX pixels along each axis
-    /// [default: 0, or the preset's]
+    /// Augmentation: shift each training image by up to PX pixels along each axis, less than
+    /// its side [default: 0, or the preset's]
     #[arg(
         long,
         value_name = "PX",
@@ -94,7 +95,8 @@ pub struct TrainArgs {
     )]
     pub shift: Option<f64>,
 
-    /// Augmentation: rotate each training image by up to DEG degrees [default: 0, or the preset's]
+    /// Augmentation: rotate each training image by up to DEG degrees, at most 180
+    /// [default: 0, or the preset's]
     #[arg(
         long,
         value_name = "DEG",
@@ -113,7 +115,8 @@ pub struct TrainArgs {
     pub scale: Option<f64>,
 
     /// Augmentation: elastic distortion of strength ALPHA pixels (Simard et al. use 34); 0 for
-    /// none [default: 0, or the preset's]
+    /// none. Refused when it would move pixels by more than a quarter of the image side (root
+    /// mean square): at most 171 with σ = 4 on 28×28 images [default: 0, or the preset's]
     #[arg(
         long,
         value_name = "ALPHA",
@@ -131,7 +134,8 @@ pub struct TrainArgs {
     )]
     pub elastic_sigma: Option<f64>,
 
-    /// Where to save the trained model (safetensors)
+    /// Where to save the trained model (safetensors). Checked before training starts: it must
+    /// be a regular file or absent, in a writable directory; a symbolic link is written through
     #[arg(
         long,
         default_value = "model.safetensors",
@@ -163,7 +167,9 @@ pub struct TrainArgs {
     pub resume: Option<PathBuf>,
 
     /// Where to write the per-epoch log (JSON lines: epoch, learning_rate, train/validation/test
-    /// cost and accuracy, seconds) [default: beside the model, MODEL.log.jsonl]
+    /// cost and accuracy, seconds), once the model is saved; until then the epochs go to
+    /// LOG.partial.jsonl, so a failed run leaves the previous log alone
+    /// [default: beside the model, MODEL.log.jsonl]
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub log: Option<PathBuf>,
 
@@ -221,6 +227,50 @@ impl TrainArgs {
             .clone()
             .unwrap_or_else(|| self.out.with_extension("log.jsonl"))
     }
+
+    /// Where the checkpoint goes.
+    fn checkpoint_path(&self) -> PathBuf {
+        self.checkpoint
+            .clone()
+            .unwrap_or_else(|| self.out.with_extension("checkpoint.safetensors"))
+    }
+}
+
+/// The log of a run that has not saved its model yet: `model.log.jsonl` →
+/// `model.log.partial.jsonl`. Once the model is saved, the log is written whole and this file
+/// removed; a failed or interrupted run leaves it, and the previous log, as they are.
+fn partial_log_path(log: &Path) -> PathBuf {
+    let stem = log.file_stem().unwrap_or_default().to_string_lossy();
+    match log.extension() {
+        Some(ext) => log.with_file_name(format!("{stem}.partial.{}", ext.to_string_lossy())),
+        None => log.with_file_name(format!("{stem}.partial")),
+    }
+}
+
+/// Whether two paths name the same file (both exist and resolve to one place).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Checks, before any work, that the model, its log and the checkpoint can be written where
+/// they are to go, and are three different files.
+fn check_outputs(out: &Path, log: &Path, checkpoint: &Path) -> anyhow::Result<()> {
+    for (flag, path) in [("--out", out), ("--log", log), ("--checkpoint", checkpoint)] {
+        model_io::check_writable(path).with_context(|| format!("{flag} cannot be written"))?;
+    }
+    let same = |a: &Path, b: &Path| a == b || same_file(a, b);
+    if same(out, log) || same(out, checkpoint) || same(log, checkpoint) {
+        bail!(
+            "the model ({}), its log ({}) and the checkpoint ({}) must be three different files",
+            out.display(),
+            log.display(),
+            checkpoint.display()
+        );
+    }
+    Ok(())
 }
 
 /// What a checkpoint needs besides the library's state to rebuild the run: where the data came
@@ -236,6 +286,14 @@ struct RunData {
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let log_path = args.log_path();
+    let checkpoint_path = args.checkpoint_path();
+    check_outputs(&args.out, &log_path, &checkpoint_path)?;
+    // A run resumed into its own checkpoint's path replaces it with the model: nothing to clean.
+    let resume_is_out = args
+        .resume
+        .as_deref()
+        .is_some_and(|r| r == args.out || same_file(r, &args.out));
     // Rebuild the run from a checkpoint, or set up a new one from the recipe.
     let (recipe, run_data, resumed) = match &args.resume {
         Some(path) => {
@@ -275,6 +333,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if let Some(limit) = run_data.limit {
         train_set = train_set.head(limit);
     }
+    if let Some(r) = &recipe {
+        if let (true, Some((rows, cols))) = (r.train.augment.is_on(), train_set.image_shape()) {
+            r.train.augment.validate_for(rows, cols)?;
+        }
+        if r.train.batch_size > train_set.len() {
+            bail!(
+                "--batch-size {} is larger than the {} training images: at most {} (one batch of everything)",
+                r.train.batch_size,
+                train_set.len(),
+                train_set.len()
+            );
+        }
+    }
 
     let (mut net, mut optimizer, config, mut state, description) = match (recipe, resumed) {
         (Some(recipe), _) => {
@@ -308,29 +379,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 
     let show_eta = config.schedule != Schedule::Constant;
     let mut stdout = std::io::stdout().lock();
-    if !args.json {
-        let val = if validation.is_some() {
-            "  val cost   val acc"
-        } else {
-            ""
-        };
-        let eta = if show_eta { "         η" } else { "" };
-        writeln!(
-            stdout,
-            "epoch{eta}  train cost  train acc{val}  test cost  test acc  seconds"
-        )?;
-    }
-    let log_path = args.log_path();
-    let checkpoint_path = args
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| args.out.with_extension("checkpoint.safetensors"));
+    let partial_log = partial_log_path(&log_path);
     let mut progress = Printer {
         bar: Bar::new(),
         json: args.json,
         show_eta,
         out: &mut stdout,
-        log_path: &log_path,
+        stdout_closed: false,
+        log_path: &partial_log,
         log: state
             .history
             .epochs
@@ -339,6 +395,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             .collect(),
         error: None,
     };
+    if !args.json {
+        let val = if validation.is_some() {
+            "  val cost   val acc"
+        } else {
+            ""
+        };
+        let eta = if show_eta { "         η" } else { "" };
+        progress.print(&format!(
+            "epoch{eta}  train cost  train acc{val}  test cost  test acc  seconds"
+        ));
+    }
     ctrlc::set_handler(|| {
         // A second Ctrl-C means "now".
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
@@ -359,11 +426,23 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         &mut progress,
         &mut state,
     )
-    .context("training failed; no model was saved")?;
+    .with_context(|| match progress.log.is_empty() {
+        true => "training failed; no model was saved".to_string(),
+        false => format!(
+            "training failed; no model was saved (the epochs so far are in {})",
+            partial_log.display()
+        ),
+    })?;
     progress.bar.clear();
     if let Some(e) = progress.error {
         return Err(e);
     }
+    if progress.stdout_closed {
+        eprintln!(
+            "stdout was closed before training ended; training went on (every epoch is in the log)"
+        );
+    }
+    let log = std::mem::take(&mut progress.log);
     let history = &state.history;
     match history.stop {
         Stop::Interrupted => {
@@ -377,10 +456,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             };
             checkpoint.save(&checkpoint_path)?;
             eprintln!(
-                "interrupted in epoch {}, after batch {}: checkpoint written to {}; continue with\n  backprop train --resume {} --out {}",
+                "interrupted in epoch {}, after batch {}: checkpoint written to {} (the log so far to {}); continue with\n  backprop train --resume {} --out {}",
                 checkpoint.state.epoch,
                 checkpoint.state.batches_done,
                 checkpoint_path.display(),
+                partial_log.display(),
                 checkpoint_path.display(),
                 args.out.display()
             );
@@ -396,9 +476,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         Stop::Finished => {}
     }
     model_io::save(&net, &args.out)?;
+    // The model is saved: now, and only now, its log replaces the previous run's.
+    model_io::write_atomically(&log_path, log.as_bytes())?;
+    let _ = std::fs::remove_file(&partial_log);
     if let Some(path) = &args.resume {
-        // The run is complete: its checkpoint is stale.
-        let _ = std::fs::remove_file(path);
+        // The run is complete: its checkpoint is stale (unless the model was saved over it).
+        if !resume_is_out {
+            let _ = std::fs::remove_file(path);
+        }
     }
     let kept = history.kept().expect("at least one epoch");
     let test = kept.test.as_ref().expect("test set evaluated");
@@ -495,15 +580,36 @@ fn epoch_json(r: &EpochReport) -> serde_json::Value {
     obj
 }
 
-/// Prints each epoch's line as it ends, rewrites the log, and draws the progress bar meanwhile.
+/// Prints each epoch's line as it ends, rewrites the (partial) log, and draws the progress bar
+/// meanwhile.
 struct Printer<'a, W: Write> {
     bar: Bar,
     json: bool,
     show_eta: bool,
     out: &'a mut W,
+    /// Set when stdout turns out to be closed (`backprop train | head -2`): printing stops;
+    /// training goes on and saves the model.
+    stdout_closed: bool,
     log_path: &'a Path,
     log: String,
     error: Option<anyhow::Error>,
+}
+
+impl<W: Write> Printer<'_, W> {
+    /// Prints a line on stdout, unless it has been closed; a closed pipe is noted, not an error.
+    fn print(&mut self, line: &str) {
+        if self.stdout_closed {
+            return;
+        }
+        match writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => self.stdout_closed = true,
+            Err(e) => {
+                self.error
+                    .get_or_insert(anyhow::Error::new(e).context("cannot write to stdout"));
+            }
+        }
+    }
 }
 
 impl<W: Write> backprop::Progress for Printer<'_, W> {
@@ -549,9 +655,7 @@ impl<W: Write> backprop::Progress for Printer<'_, W> {
                 r.seconds
             )
         };
-        if let Err(e) = writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
-            self.error.get_or_insert(e.into());
-        }
+        self.print(&line);
     }
     fn should_stop(&mut self) -> bool {
         self.error.is_some() || INTERRUPTED.load(Ordering::Relaxed)

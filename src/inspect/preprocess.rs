@@ -26,6 +26,13 @@ pub const SIDE: usize = 28;
 pub const BOX: usize = 20;
 /// Images larger than this in either direction are refused before any pixel is decoded.
 pub const MAX_SIDE: u32 = 10_000;
+/// Images of more pixels than this (4096 × 4096, a 16-megapixel photo) are refused before any
+/// pixel is decoded: decoding takes at most 8 bytes a pixel, 128 MiB.
+pub const MAX_PIXELS: usize = 4096 * 4096;
+/// Image files larger than this are refused without being read further (an endless stream such
+/// as `/dev/zero` costs this much, not all memory): a PNG of [`MAX_PIXELS`] grey pixels, barely
+/// compressed, fits, and so does any photo of a digit.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
 /// Ink fainter than this, after stretching to 0..1, is background.
 const INK_THRESHOLD: f32 = 0.1;
 /// The ink must differ from the background by at least this much (of 0..1) to count.
@@ -74,10 +81,11 @@ impl GreyImage {
     /// Reads a PNG or JPEG file (recognised by content, not name) as grey.
     ///
     /// # Errors
-    /// [`Error::Io`] if the file cannot be read; [`Error::Image`] if it is neither PNG nor JPEG,
-    /// is corrupt, or is larger than [`MAX_SIDE`] in either direction.
+    /// [`Error::Io`] if the file cannot be read or is larger than [`MAX_FILE_BYTES`];
+    /// [`Error::Image`] if it is neither PNG nor JPEG, is corrupt or truncated, or is larger than
+    /// [`MAX_SIDE`] in either direction or than [`MAX_PIXELS`] in all.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::model_io::read_at_most(path, MAX_FILE_BYTES, "an image file")?;
         Self::decode(&bytes).map_err(|reason| Error::Image {
             path: path.to_path_buf(),
             reason,
@@ -106,6 +114,12 @@ fn check_size(width: usize, height: usize) -> std::result::Result<(), String> {
             "the image is {width}×{height} pixels; at most {max}×{max} is accepted"
         ));
     }
+    if width * height > MAX_PIXELS {
+        return Err(format!(
+            "the image is {width}×{height} = {} pixels; at most {MAX_PIXELS} (4096×4096) are decoded: scale it down",
+            width * height
+        ));
+    }
     Ok(())
 }
 
@@ -113,8 +127,8 @@ fn decode_png(bytes: &[u8]) -> std::result::Result<GreyImage, String> {
     let mut decoder = png::Decoder::new_with_limits(
         std::io::Cursor::new(bytes),
         png::Limits {
-            // 10k × 10k RGBA at 16 bits; the real check is on the header below.
-            bytes: 8 * (MAX_SIDE as usize).pow(2),
+            // MAX_PIXELS RGBA at 16 bits; the real check is on the header below.
+            bytes: 8 * MAX_PIXELS,
         },
     );
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
@@ -157,7 +171,9 @@ fn decode_jpeg(bytes: &[u8]) -> std::result::Result<GreyImage, String> {
     use zune_jpeg::zune_core::{
         bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions,
     };
+    // Strict: a truncated file is an error, not an image whose missing part is grey.
     let options = DecoderOptions::default()
+        .set_strict_mode(true)
         .jpeg_set_out_colorspace(ColorSpace::Luma)
         .set_max_width(MAX_SIDE as usize)
         .set_max_height(MAX_SIDE as usize);

@@ -39,8 +39,9 @@ impl Augment {
     }
 
     /// # Errors
-    /// [`Error::Config`] for negative or non-finite values, a scale of 1 or more, or an elastic
-    /// distortion without a positive σ.
+    /// [`Error::Config`] for negative or non-finite values, a rotation over 180°, a scale of 1 or
+    /// more, or an elastic distortion without a σ in (0, 100].
+    /// [`Augment::validate_for`] adds the limits that depend on the image size.
     pub fn validate(&self) -> Result<()> {
         for (name, v) in [
             ("shift", self.shift),
@@ -54,6 +55,12 @@ impl Augment {
                     "the augmentation {name} must be 0 or positive, got {v}"
                 )));
             }
+        }
+        if self.rotate > 180.0 {
+            return Err(Error::Config(format!(
+                "the augmentation rotation must be at most 180 degrees (beyond, angles repeat), got {}",
+                self.rotate
+            )));
         }
         if self.scale >= 1.0 {
             return Err(Error::Config(format!(
@@ -69,6 +76,55 @@ impl Augment {
         }
         Ok(())
     }
+
+    /// [`Augment::validate`], and the limits for images of `rows × cols` pixels: a shift below
+    /// the shorter side (a shift of a whole side moves the image out of its frame), and an
+    /// elastic distortion whose typical displacement, α‖G_σ‖/√3 (the root mean square of
+    /// α·(G_σ ∗ u) for u uniform in ±1), stays under a quarter of the shorter side: 7 pixels for
+    /// MNIST, where Simard's α = 34, σ = 4 gives 1.4 px and α = 171 is the most for σ = 4.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the value, the image size and the limit.
+    pub fn validate_for(&self, rows: usize, cols: usize) -> Result<()> {
+        self.validate()?;
+        let side = rows.min(cols) as f64;
+        if self.shift >= side {
+            return Err(Error::Config(format!(
+                "the augmentation shift must be below {side} pixels for {rows}×{cols} images (a shift of a whole side moves the image out of its frame), got {}",
+                self.shift
+            )));
+        }
+        if self.elastic_alpha > 0.0 {
+            let rms = self.elastic_alpha * blur_norm(self.elastic_sigma) / 3f64.sqrt();
+            if rms > side / 4.0 {
+                return Err(Error::Config(format!(
+                    "an elastic α of {} with σ {} moves pixels by {rms:.1} px (root mean square), more than a quarter of the side of {rows}×{cols} images ({} px): at most α = {:.0} for σ = {}",
+                    self.elastic_alpha,
+                    self.elastic_sigma,
+                    side / 4.0,
+                    ((side / 4.0) * 3f64.sqrt() / blur_norm(self.elastic_sigma)).floor(),
+                    self.elastic_sigma
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The taps of the normalised Gaussian of width `sigma`, −⌈3σ⌉..=⌈3σ⌉.
+fn gaussian_taps(sigma: f64) -> Vec<f64> {
+    let radius = (3.0 * sigma).ceil() as i64;
+    let taps: Vec<f64> = (-radius..=radius)
+        .map(|i| (-((i * i) as f64) / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let sum: f64 = taps.iter().sum();
+    taps.iter().map(|t| t / sum).collect()
+}
+
+/// Σ gᵢ² over the taps, which is ‖G_σ‖, the 2-norm of the separable 2-D blur G_σ = g ⊗ g: a
+/// field of independent values of variance v, blurred along both axes, has variance v‖G_σ‖².
+fn blur_norm(sigma: f64) -> f64 {
+    gaussian_taps(sigma).iter().map(|g| g * g).sum()
 }
 
 /// Applies an [`Augment`] to images of one size, with its buffers allocated once.
@@ -94,18 +150,15 @@ impl Augmenter {
     /// An augmenter for `rows` × `cols` images.
     ///
     /// # Errors
-    /// [`Error::Config`] for a bad `config` (see [`Augment::validate`]).
+    /// [`Error::Config`] for a bad `config` (see [`Augment::validate_for`]).
     pub fn new(config: Augment, rows: usize, cols: usize) -> Result<Self> {
-        config.validate()?;
+        config.validate_for(rows, cols)?;
         let n = rows * cols;
         let kernel = if config.elastic_alpha > 0.0 {
-            let sigma = config.elastic_sigma;
-            let radius = (3.0 * sigma).ceil() as i64;
-            let taps: Vec<f64> = (-radius..=radius)
-                .map(|i| (-((i * i) as f64) / (2.0 * sigma * sigma)).exp())
-                .collect();
-            let sum: f64 = taps.iter().sum();
-            taps.iter().map(|t| (t / sum) as f32).collect()
+            gaussian_taps(config.elastic_sigma)
+                .iter()
+                .map(|&t| t as f32)
+                .collect()
         } else {
             Vec::new()
         };
@@ -279,6 +332,26 @@ fn blur(field: &mut [f32], scratch: &mut [f32], kernel: &[f32], rows: usize, col
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_that_depend_on_the_image_size() {
+        let a = |shift: f64, elastic_alpha: f64| Augment {
+            shift,
+            elastic_alpha,
+            elastic_sigma: 4.0,
+            ..Default::default()
+        };
+        assert!(a(27.9, 0.0).validate_for(28, 28).is_ok());
+        assert!(a(28.0, 0.0).validate_for(28, 28).is_err());
+        assert!(a(28.0, 0.0).validate_for(56, 40).is_ok());
+        // The root mean square displacement α‖G_σ‖/√3 against a quarter of the side, 7 px:
+        // ‖G_4‖ = 0.0708, near the continuous 1/(2√π·4) = 0.0705 (taps cut at 3σ), so α = 171
+        // passes and 172 does not.
+        assert!((blur_norm(4.0) - 1.0 / (2.0 * std::f64::consts::PI.sqrt() * 4.0)).abs() < 1e-3);
+        assert!(a(0.0, 171.0).validate_for(28, 28).is_ok());
+        assert!(a(0.0, 172.0).validate_for(28, 28).is_err());
+        assert!(a(0.0, 34.0).validate_for(28, 28).is_ok());
+    }
 
     /// A 9×9 image with one bright pixel at (row, col).
     fn dot(row: usize, col: usize) -> Vec<f32> {

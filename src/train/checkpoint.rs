@@ -13,7 +13,7 @@
 
 use crate::model_io::write_atomically;
 use crate::{
-    Architecture, Dense, Error, Gradient, Network, OptimState, OptimizerConfig, Result,
+    Architecture, Dense, Error, Gradient, Network, OptimState, OptimizerConfig, Real, Result,
     TrainConfig, TrainState,
 };
 use safetensors::tensor::{Dtype, TensorView};
@@ -246,6 +246,12 @@ impl Checkpoint {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize)
             .collect();
+        state
+            .check(&config, state.order.len())
+            .map_err(|e| match e {
+                Error::Config(reason) => format!("impossible state in the metadata: {reason}"),
+                e => e.to_string(),
+            })?;
         let n_moments = optimizer.method.n_moments();
         if moments.len() != n_moments {
             return Err(format!(
@@ -262,6 +268,66 @@ impl Checkpoint {
             state,
             extra,
         })
+    }
+}
+
+impl<T: Real> TrainState<T> {
+    /// Checks that the state can be where a run with `config` on `n` samples is: an epoch from
+    /// 1 to `config.epochs` (or just past it, between epochs), fewer batches done than the epoch
+    /// has, one report per finished epoch, and a sample order that is a permutation of `0..n`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first thing that does not fit, with the numbers.
+    pub fn check(&self, config: &TrainConfig, n: usize) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
+        let epochs = config.epochs;
+        let between_epochs = self.epoch == epochs + 1 && self.batches_done == 0;
+        if self.epoch == 0 || (self.epoch > epochs && !between_epochs) {
+            return bad(format!(
+                "the training state is at epoch {} of a run of {epochs} epochs",
+                self.epoch
+            ));
+        }
+        if self.history.epochs.len() != self.epoch - 1 {
+            return bad(format!(
+                "the training state is at epoch {} but has {} epoch reports, expected {}",
+                self.epoch,
+                self.history.epochs.len(),
+                self.epoch - 1
+            ));
+        }
+        if self.order.len() != n {
+            return bad(format!(
+                "the training state orders {} samples, but the data has {n}",
+                self.order.len()
+            ));
+        }
+        let n_batches = n.div_ceil(config.batch_size.clamp(1, n.max(1)));
+        if self.batches_done >= n_batches.max(1) {
+            return bad(format!(
+                "the training state has done {} batches of epoch {}, which has {n_batches}",
+                self.batches_done, self.epoch
+            ));
+        }
+        let mut seen = vec![false; n];
+        for &i in &self.order {
+            match seen.get_mut(i) {
+                None => {
+                    return bad(format!(
+                        "the training state's sample order names sample {i}, but there are {n} (0 to {})",
+                        n.saturating_sub(1)
+                    ))
+                }
+                Some(true) => {
+                    return bad(format!(
+                        "the training state's sample order names sample {i} twice (it must be a permutation of 0 to {})",
+                        n - 1
+                    ))
+                }
+                Some(s) => *s = true,
+            }
+        }
+        Ok(())
     }
 }
 

@@ -21,29 +21,6 @@ use crate::kernels::{axpy, with_kernels, Kernels};
 use crate::{Error, Gradient, Network, Real, Result};
 use serde::{Deserialize, Serialize};
 
-/// Anything that updates a network's parameters from a gradient of its cost.
-pub trait Optimizer<T: Real> {
-    /// Applies one update to `net`, given the gradient of the current mini-batch's mean cost.
-    fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>);
-    /// The current learning rate η.
-    fn learning_rate(&self) -> f64;
-    /// Changes η from the next step on (learning-rate schedules use this).
-    fn set_learning_rate(&mut self, eta: f64);
-    /// If the next step is plain gradient descent θ ← θ − η·∇C (no momentum, no decay): counts
-    /// it as taken and returns η, and the caller applies it with
-    /// [`Network::sgd_step_batch`], which takes the same step (to within rounding) without
-    /// writing the gradient out. `None` (the default) means: call [`Optimizer::step`].
-    fn take_plain_sgd_step(&mut self) -> Option<f64> {
-        None
-    }
-    /// Whether [`take_plain_sgd_step`](Optimizer::take_plain_sgd_step) will return η: lets
-    /// the training loop prepare its plain-gradient-descent path before the first step.
-    /// `false` (the default) only costs that preparation.
-    fn takes_plain_sgd_steps(&self) -> bool {
-        false
-    }
-}
-
 /// The update rule, with its own hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "name")]
@@ -157,6 +134,11 @@ impl Default for OptimizerConfig {
     }
 }
 
+/// The largest learning rate accepted. The notes' network learns at η = 1.5 to 3; Adam's
+/// steps are η itself, 0.001 by default. At η = 1000 a single step moves a weight by hundreds,
+/// so beyond it a run learns nothing, or diverges.
+pub const MAX_LEARNING_RATE: f64 = 1000.0;
+
 impl OptimizerConfig {
     /// Plain SGD with learning rate `eta` and no regularisation.
     pub fn sgd(eta: f64) -> Self {
@@ -178,6 +160,11 @@ impl OptimizerConfig {
         if !(eta.is_finite() && eta > 0.0) {
             return bad(format!(
                 "the learning rate must be a positive number, got {eta}"
+            ));
+        }
+        if eta > MAX_LEARNING_RATE {
+            return bad(format!(
+                "the learning rate must be at most {MAX_LEARNING_RATE} (one step that long moves a weight by hundreds), got {eta}"
             ));
         }
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
@@ -228,7 +215,7 @@ impl OptimizerConfig {
     ///
     /// # Examples
     /// ```
-    /// use backprop::{Architecture, Init, Method, Network, Optimizer, OptimizerConfig};
+    /// use backprop::{Architecture, Init, Method, Network, OptimizerConfig};
     /// let net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 1).unwrap();
     /// let config = OptimizerConfig { method: Method::with_defaults("adam").unwrap(), learning_rate: 1e-3, l2: 0.0 };
     /// let adam = config.build(&net, 60_000).unwrap();
@@ -306,19 +293,21 @@ impl<T: Real> Optim<T> {
     }
 }
 
-impl<T: Real> Optimizer<T> for Optim<T> {
-    fn take_plain_sgd_step(&mut self) -> Option<f64> {
-        self.takes_plain_sgd_steps().then(|| {
-            self.state.steps += 1;
-            self.config.learning_rate
-        })
-    }
-
-    fn takes_plain_sgd_steps(&self) -> bool {
+impl<T: Real> Optim<T> {
+    /// Whether a step is plain gradient descent θ ← θ − η·∇C (no momentum, no decay): the
+    /// training step then takes it fused into backpropagation (`train/step.rs`).
+    pub(crate) fn is_plain_sgd(&self) -> bool {
         self.config.method == Method::Sgd && self.l2_over_n == 0.0
     }
 
-    fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>) {
+    /// Counts a plain gradient-descent step that the training step took itself.
+    pub(crate) fn count_step(&mut self) {
+        debug_assert!(self.is_plain_sgd());
+        self.state.steps += 1;
+    }
+
+    /// Applies one update to `net`, given the gradient of the current mini-batch's mean cost.
+    pub fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>) {
         self.state.steps += 1;
         let eta = self.config.learning_rate;
         let decay = self.l2_over_n; // λ/n
@@ -370,11 +359,13 @@ impl<T: Real> Optimizer<T> for Optim<T> {
         }
     }
 
-    fn learning_rate(&self) -> f64 {
+    /// The current learning rate η.
+    pub fn learning_rate(&self) -> f64 {
         self.config.learning_rate
     }
 
-    fn set_learning_rate(&mut self, eta: f64) {
+    /// Changes η from the next step on (learning-rate schedules use this).
+    pub fn set_learning_rate(&mut self, eta: f64) {
         self.config.learning_rate = eta;
     }
 }

@@ -1,0 +1,34 @@
+//! How training talks to whoever runs it: the library never prints.
+
+use super::EpochReport;
+use crate::Dataset;
+
+/// Hears about training as it goes. Every method has a default that does nothing.
+pub trait Progress {
+    /// An epoch of `batches` mini-batches begins.
+    fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
+    /// Mini-batch `batch` (1-based) of the current epoch is done.
+    fn batch_end(&mut self, _batch: usize) {}
+    /// Training is done with this epoch's steps; evaluation starts.
+    fn evaluating(&mut self) {}
+    /// The epoch is over.
+    fn epoch_end(&mut self, _report: &EpochReport) {}
+    /// Asked after every step: return true to stop training there (after a Ctrl-C, say); see
+    /// [`train_from`] for continuing later.
+    fn should_stop(&mut self) -> bool {
+        false
+    }
+}
+
+/// A [`Progress`] that ignores everything.
+impl Progress for () {}
+
+/// Datasets evaluated after every epoch.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Monitor<'a> {
+    /// Held-out training data, for choosing hyper-parameters, early stopping and the plateau
+    /// schedule.
+    pub validation: Option<&'a Dataset>,
+    /// The test set.
+    pub test: Option<&'a Dataset>,
+}

@@ -1,0 +1,140 @@
+//! Buffers for mini-batch passes: the activations and errors of every layer, and the dropout
+//! masks, allocated once per run.
+
+use crate::layer::{Dense, PrevLayer};
+use crate::{Dropout, Network, Real, Result, Rng};
+
+/// Buffers for mini-batch passes of one network, allocated once: the activations a^(l) of
+/// every layer and the errors ∂C/∂z^(l), for up to `capacity` samples; with dropout, the masks
+/// and the dropped-out activations too.
+#[derive(Clone, Debug)]
+pub struct Workspace<T> {
+    pub(crate) capacity: usize,
+    /// n_0 … n_L.
+    pub(crate) sizes: Vec<usize>,
+    /// a^(0) (the input) to a^(L), each batch × n_l.
+    pub(crate) activations: Vec<Vec<T>>,
+    /// ∂C/∂z^(l) for layers 1..=L, each batch × n_l.
+    pub(crate) dc_dz: Vec<Vec<T>>,
+    /// Probability of keeping each activation of a^(0) … a^(L−1); 1 means no dropout there.
+    keep: Vec<f64>,
+    /// Dropout masks for a^(0) … a^(L−1): 0 or 1/keep per activation; empty where keep = 1.
+    pub(crate) masks: Vec<Vec<T>>,
+    /// a^(l) ⊙ mask^(l), what the next layer is fed during training; empty where keep = 1.
+    pub(crate) dropped: Vec<Vec<T>>,
+}
+
+impl<T: Real> Workspace<T> {
+    /// Buffers for mini-batches of up to `capacity` samples through `net`.
+    pub fn new(net: &Network<T>, capacity: usize) -> Self {
+        let sizes = net.architecture().sizes;
+        Workspace {
+            capacity,
+            sizes: sizes.clone(),
+            activations: sizes.iter().map(|&n| vec![T::ZERO; n * capacity]).collect(),
+            dc_dz: sizes[1..]
+                .iter()
+                .map(|&n| vec![T::ZERO; n * capacity])
+                .collect(),
+            keep: vec![1.0; sizes.len() - 1],
+            masks: vec![Vec::new(); sizes.len() - 1],
+            dropped: vec![Vec::new(); sizes.len() - 1],
+        }
+    }
+
+    /// Turns dropout on for training passes ([`Network::backprop_batch`]); evaluation
+    /// ([`Network::forward_batch`]) never drops anything. Masks are drawn by
+    /// [`Workspace::draw_masks`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] if a rate is outside [0, 1).
+    pub fn set_dropout(&mut self, dropout: &Dropout) -> Result<()> {
+        dropout.validate()?;
+        for l in 0..self.keep.len() {
+            let rate = if l == 0 {
+                dropout.input
+            } else {
+                dropout.hidden
+            };
+            self.keep[l] = 1.0 - rate;
+            let len = if rate > 0.0 {
+                self.activations[l].len()
+            } else {
+                0
+            };
+            self.masks[l] = vec![T::ONE; len];
+            self.dropped[l] = vec![T::ZERO; len];
+        }
+        Ok(())
+    }
+
+    /// Draws new dropout masks for the next `batch` samples: each activation is kept with
+    /// probability keep = 1 − rate and then scaled by 1/keep ("inverted dropout"), so nothing
+    /// changes at evaluation time.
+    pub fn draw_masks(&mut self, rng: &mut Rng, batch: usize) {
+        for ((mask, &keep), &n) in self.masks.iter_mut().zip(&self.keep).zip(&self.sizes) {
+            if mask.is_empty() {
+                continue;
+            }
+            let scale = T::from_f64(1.0 / keep);
+            for m in &mut mask[..batch * n] {
+                *m = if rng.uniform() < keep { scale } else { T::ZERO };
+            }
+        }
+    }
+
+    /// The dropout mask last drawn for a^(l) (l = 0 is the input), batch × n_l: 0 for dropped,
+    /// 1/keep for kept. `None` where there is no dropout.
+    pub fn dropout_mask(&self, l: usize, batch: usize) -> Option<&[T]> {
+        let mask = self.masks.get(l)?;
+        (!mask.is_empty()).then(|| &mask[..batch * self.sizes[l]])
+    }
+
+    /// Whether any dropout is on.
+    pub fn has_dropout(&self) -> bool {
+        self.masks.iter().any(|m| !m.is_empty())
+    }
+
+    /// The output activations of the last pass, batch × n_outputs.
+    pub fn output(&self, batch: usize) -> &[T] {
+        let a = &self.activations[self.activations.len() - 1];
+        &a[..batch * self.sizes[self.sizes.len() - 1]]
+    }
+
+    /// What layer l's backward step needs: the activations it was fed (after dropout), its
+    /// ∂C/∂z, and the previous layer's activations, mask and ∂C/∂z buffer (none for layer 0:
+    /// nobody needs ∂C/∂x).
+    pub(crate) fn backward_view(
+        &mut self,
+        layers: &[Dense<T>],
+        l: usize,
+    ) -> (&[T], &[T], Option<PrevLayer<'_, T>>) {
+        let (before, after) = self.dc_dz.split_at_mut(l);
+        let dropout = !self.masks[l].is_empty();
+        let prev = match l {
+            0 => None,
+            _ => Some(PrevLayer {
+                activation: layers[l - 1].activation,
+                a: &self.activations[l],
+                mask: dropout.then_some(&self.masks[l][..]),
+                dc_dz: &mut before[l - 1][..],
+            }),
+        };
+        let fed = if dropout {
+            &self.dropped[l]
+        } else {
+            &self.activations[l]
+        };
+        (fed, &after[0], prev)
+    }
+
+    /// The input rows a^(0) of the next batch, batch × n_inputs, to be filled by the caller.
+    pub fn input_mut(&mut self, batch: usize) -> &mut [T] {
+        assert!(
+            batch <= self.capacity,
+            "batch {batch} exceeds the workspace's {}",
+            self.capacity
+        );
+        &mut self.activations[0][..batch * self.sizes[0]]
+    }
+}
