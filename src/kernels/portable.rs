@@ -55,7 +55,7 @@ compiled_with_fma! {
                 let mr = (m - i).min(2);
                 let at = (i, j);
                 match (mr, nr) {
-                    (2, 4) => dot_tile::<2, 4>(k, a, b, c, n, at, start),
+                    (2, 4) => dot_2x4(k, a, b, c, n, at, start),
                     (2, 3) => dot_tile::<2, 3>(k, a, b, c, n, at, start),
                     (2, 2) => dot_tile::<2, 2>(k, a, b, c, n, at, start),
                     (2, 1) => dot_tile::<2, 1>(k, a, b, c, n, at, start),
@@ -67,6 +67,74 @@ compiled_with_fma! {
                 i += mr;
             }
             j += nr;
+        }
+    }
+}
+
+/// [`dot_tile`] for a 2×4 tile, with its 8 sums in named locals so that they stay in
+/// registers (in an array, LLVM keeps them in memory).
+#[inline(always)]
+fn dot_2x4(
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    n: usize,
+    (i0, j0): (usize, usize),
+    start: Start<'_, f32>,
+) {
+    /// Row r of m (rows of k): its chunks of 8 and the rest.
+    fn row(m: &[f32], k: usize, r: usize) -> (&[[f32; 8]], &[f32]) {
+        m[r * k..(r + 1) * k].as_chunks::<8>()
+    }
+    let ((a0, a0t), (a1, a1t)) = (row(a, k, i0), row(a, k, i0 + 1));
+    let ((b0, b0t), (b1, b1t), (b2, b2t), (b3, b3t)) = (
+        row(b, k, j0),
+        row(b, k, j0 + 1),
+        row(b, k, j0 + 2),
+        row(b, k, j0 + 3),
+    );
+    let z = [0.0f32; 8];
+    let (mut c00, mut c01, mut c02, mut c03) = (z, z, z, z);
+    let (mut c10, mut c11, mut c12, mut c13) = (z, z, z, z);
+    let chunks = a0.len();
+    let (a1, b0, b1, b2, b3) = (
+        &a1[..chunks],
+        &b0[..chunks],
+        &b1[..chunks],
+        &b2[..chunks],
+        &b3[..chunks],
+    );
+    for ch in 0..chunks {
+        let (x0, x1) = (&a0[ch], &a1[ch]);
+        let (y0, y1, y2, y3) = (&b0[ch], &b1[ch], &b2[ch], &b3[ch]);
+        for l in 0..8 {
+            c00[l] = x0[l].mul_add(y0[l], c00[l]);
+            c01[l] = x0[l].mul_add(y1[l], c01[l]);
+            c02[l] = x0[l].mul_add(y2[l], c02[l]);
+            c03[l] = x0[l].mul_add(y3[l], c03[l]);
+            c10[l] = x1[l].mul_add(y0[l], c10[l]);
+            c11[l] = x1[l].mul_add(y1[l], c11[l]);
+            c12[l] = x1[l].mul_add(y2[l], c12[l]);
+            c13[l] = x1[l].mul_add(y3[l], c13[l]);
+        }
+    }
+    let tails = [b0t, b1t, b2t, b3t];
+    for (i, (accs, at)) in [([c00, c01, c02, c03], a0t), ([c10, c11, c12, c13], a1t)]
+        .into_iter()
+        .enumerate()
+    {
+        for (j, (acc, bt)) in accs.into_iter().zip(tails).enumerate() {
+            let mut s = reduce(acc);
+            for (x, y) in at.iter().zip(bt) {
+                s = x.mul_add(*y, s);
+            }
+            let c = &mut c[(i0 + i) * n + j0 + j];
+            *c = match start {
+                Start::Zero => s,
+                Start::C => *c + s,
+                Start::Bias(bias) => bias[j0 + j] + s,
+            };
         }
     }
 }
@@ -135,32 +203,20 @@ compiled_with_fma! {
             let v = a[i * a_rs + p * a_cs];
             scale.map_or(v, |alpha| alpha * v)
         };
-        // Blocks of 4 rows and 16 columns held in locals while p runs, then the last columns.
-        const R: usize = 4;
-        const W: usize = 16;
+        // Blocks of 6 rows and 16 columns held in locals while p runs (12 independent sums of
+        // 8), then the last columns.
         let full = n / W * W;
         let mut i = 0;
         while i < m {
-            let rows = (m - i).min(R);
-            for j in (0..full).step_by(W) {
-                let mut acc = [[0.0f32; W]; R];
-                if alpha.is_some() {
-                    for (r, acc) in acc.iter_mut().enumerate().take(rows) {
-                        acc.copy_from_slice(&c[(i + r) * n + j..][..W]);
-                    }
-                }
-                for p in 0..k {
-                    let b: &[f32; W] = b[p * n + j..][..W].try_into().expect("W columns");
-                    for (r, acc) in acc.iter_mut().enumerate().take(rows) {
-                        let s = at(i + r, p);
-                        for l in 0..W {
-                            acc[l] = s.mul_add(b[l], acc[l]);
-                        }
-                    }
-                }
-                for (r, acc) in acc.iter().enumerate().take(rows) {
-                    c[(i + r) * n + j..][..W].copy_from_slice(acc);
-                }
+            let rows = (m - i).min(6);
+            let tile = (i, full);
+            match rows {
+                6 => rows_block::<6>(n, k, &at, b, c, tile, alpha.is_some()),
+                5 => rows_block::<5>(n, k, &at, b, c, tile, alpha.is_some()),
+                4 => rows_block::<4>(n, k, &at, b, c, tile, alpha.is_some()),
+                3 => rows_block::<3>(n, k, &at, b, c, tile, alpha.is_some()),
+                2 => rows_block::<2>(n, k, &at, b, c, tile, alpha.is_some()),
+                _ => rows_block::<1>(n, k, &at, b, c, tile, alpha.is_some()),
             }
             for r in 0..rows {
                 let c = &mut c[(i + r) * n..(i + r + 1) * n];
@@ -175,6 +231,43 @@ compiled_with_fma! {
                 }
             }
             i += rows;
+        }
+    }
+}
+
+/// The columns a block of [`rows`] takes at a time.
+const W: usize = 16;
+
+/// Rows i0..i0 + R of [`rows`], its columns 0..full (a multiple of [`W`]), `at(i, p)` the
+/// (scaled) A(i, p); from c as it is if `accumulate`, else from 0.
+#[inline(always)]
+fn rows_block<const R: usize>(
+    n: usize,
+    k: usize,
+    at: &impl Fn(usize, usize) -> f32,
+    b: &[f32],
+    c: &mut [f32],
+    (i0, full): (usize, usize),
+    accumulate: bool,
+) {
+    for j in (0..full).step_by(W) {
+        let mut acc = [[0.0f32; W]; R];
+        if accumulate {
+            for (r, acc) in acc.iter_mut().enumerate() {
+                acc.copy_from_slice(&c[(i0 + r) * n + j..][..W]);
+            }
+        }
+        for p in 0..k {
+            let b: &[f32; W] = b[p * n + j..][..W].try_into().expect("W columns");
+            let s: [f32; R] = std::array::from_fn(|r| at(i0 + r, p));
+            for r in 0..R {
+                for l in 0..W {
+                    acc[r][l] = s[r].mul_add(b[l], acc[r][l]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            c[(i0 + r) * n + j..][..W].copy_from_slice(acc);
         }
     }
 }
