@@ -180,6 +180,12 @@ pub(super) unsafe fn a_bt(
     c: &mut [f32],
     start: Start<'_, f32>,
 ) {
+    // Short sums (the notes' 16-wide hidden layers at a mini-batch of 10) would spend most of
+    // their time in this kernel's per-result reductions: the AVX2 kernel reduces 8 results at
+    // once (`reduce_2x4`), the same sums.
+    if k < SHORT {
+        return super::avx2::a_bt(m, n, k, a, b, c, start);
+    }
     // PR pairs of rows of a with 4 rows of b at a time (4·PR registers of partial sums), the
     // rows of b outer as in `avx2::a_bt`; an odd last row of a, and the columns past the last
     // multiple of 4, go to the AVX2 kernel, which computes the same sums.
@@ -283,6 +289,9 @@ unsafe fn pair_tile<const PR: usize>(
         }
     }
 }
+
+/// Sums shorter than this go to the AVX2 kernel (see [`a_bt`]).
+const SHORT: usize = 256;
 
 /// The 8 lanes of `v` added as `portable::reduce` adds them.
 ///
