@@ -3,8 +3,9 @@
 //!
 //! Run: `cargo run --release --example 02_mnist`
 //!
-//! Prints one line per epoch; after 30 epochs (about 4 s) the test accuracy is about 93.7%
-//! (93.72% with the default seed 3 on the machine in the README).
+//! Prints one line per epoch; after 30 epochs (about 2 s) the test accuracy is 93.86% with the
+//! default seed 3, the model `backprop train` saves (over seeds 1 to 20 the mean is 93.72%; see
+//! the README).
 
 use backprop::{
     train, Architecture, EpochReport, Init, Mnist, Monitor, Network, OptimizerConfig, Progress,

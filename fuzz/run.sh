@@ -22,7 +22,7 @@ seconds=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(idx model serve_api)
+  targets=(idx model serve_api http)
 fi
 sanitizer=${SANITIZER:-address}
 rss_mb=512

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Headless Chromium and its WebDriver, for the browser test of `backprop serve`
-# (tests/serve_browser.rs). Debian's packages; does nothing if chromedriver is already there.
+# (tests/it/serve_browser.rs). Debian's packages; does nothing if chromedriver is already there.
 set -euo pipefail
 if [ -x /usr/bin/chromedriver ] && [ -x /usr/bin/chromium ]; then
   exit 0

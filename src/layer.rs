@@ -149,7 +149,7 @@ impl<T: Real> Dense<T> {
 
     /// [`Dense::backward_batch`] followed by plain gradient descent on this layer,
     /// w ← w − η·∂C/∂w and b ← b − η·∂C/∂b, but without writing ∂C/∂w out: for small f32
-    /// layers each sample's term −η·δ·aᵀ is summed straight into w (see [`add_scaled_at_b`],
+    /// layers each sample's term −η·δ·aᵀ is summed straight into w (see `kernels::add_scaled_at_b`,
     /// which says how that rounds); `scratch` holds ∂C/∂b, and ∂C/∂w where no fused kernel
     /// applies. The previous layer's ∂C/∂z is computed first, from the weights before the step.
     pub fn sgd_step_batch(

@@ -18,13 +18,29 @@
 //! | ∂a/∂z = σ'(z) | [`Activation::sigma_prime`] |
 //! | ∂C₀/∂w_jk = a_k^(L−1) σ'(z_j) ∂C₀/∂a_j, ∂C₀/∂b_j = σ'(z_j) ∂C₀/∂a_j | [`Dense::backprop`] |
 //! | ∂C₀/∂a_k^(L−1) = Σ_j w_jk σ'(z_j) ∂C₀/∂a_j, then keep going backwards | [`Dense::backprop`], [`Network::backprop`] |
+//! | every layer's a, ∂C₀/∂a and δ = ∂C₀/∂z of one sample, kept | [`Network::backward_trace`] |
 //! | ∂C/∂w = (1/n) Σ_k ∂C_k/∂w over the samples | [`Network::backprop_batch`] |
 //! | θ^(t+1) = θ^t − η ∇C(θ^t) | [`Optim`] with [`Method::Sgd`] |
 //! | "backpropagation is gradient descent with an efficient way to compute the gradient" | [`train()`] |
+//! | what the default `backprop train` runs: θ ← θ − η∇C for each mini-batch, in one pass | the training step chosen once per run (`Step` in `src/train/step.rs`): plain SGD fused into backpropagation, each layer stepped as soon as its δ is known ([`train::step::fused_sgd`], [`Dense::sgd_step_batch`]), and a first layer that visits only the non-zero pixels (`src/train/sparse/`) |
 //!
 //! [`Network::backprop`] is the notes' chain rule, sample by sample, loop by loop: the reference.
-//! [`Network::backprop_batch`] does the same for a whole mini-batch with matrix products; the
-//! tests check that the two agree, and [`gradcheck`] checks both against finite differences.
+//! [`Network::backprop_batch`] does the same for a whole mini-batch with matrix products, and the
+//! default run's step is that again with the update folded in and the zero pixels skipped. The
+//! tests hold each to the one before it:
+//!
+//! - [`gradcheck`] checks backprop against central finite differences (`tests/it/gradcheck.rs`:
+//!   `backprop_matches_finite_differences_for_every_activation_and_cost`,
+//!   `the_notes_network_passes_the_gradient_check`);
+//! - `batched_backprop_equals_the_per_sample_reference` (`tests/it/gradcheck.rs`) holds the batch
+//!   to the per-sample reference;
+//! - `fused_gradient_descent_equals_backprop_then_the_optimisers_step` and
+//!   `a_layers_gradient_descent_step_is_each_samples_step_in_turn` (`tests/it/gradcheck.rs`) hold
+//!   the fused step to backpropagation followed by the optimiser's step, and to each sample's
+//!   step taken in turn;
+//! - `the_notes_network_on_mnist_is_the_dense_paths_bit_for_bit` and
+//!   `any_shape_and_activation_is_the_dense_paths_bit_for_bit` (`tests/it/sparse.rs`) hold the
+//!   sparse first layer to the dense path, bit for bit.
 //!
 //! ## Example: the notes' network on MNIST
 //!
@@ -44,6 +60,7 @@
 // The notes' mathematics: one concept a file, names from the equations.
 mod activation;
 mod architecture;
+mod backward;
 mod cost;
 mod dropout;
 pub mod gradcheck;
@@ -76,6 +93,7 @@ pub mod serve;
 
 pub use activation::Activation;
 pub use architecture::{Architecture, MAX_PARAMETERS};
+pub use backward::{BackwardTrace, LayerBackward};
 pub use cost::Cost;
 pub use data::{Dataset, Mnist};
 pub use dropout::Dropout;
@@ -92,3 +110,9 @@ pub use train::{
     TrainState,
 };
 pub use workspace::Workspace;
+
+// The README's Rust example is compiled with the doc tests, so it cannot go stale (it trains on
+// the bundled MNIST, hence the feature).
+#[cfg(all(doctest, feature = "bundled-mnist"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

@@ -47,7 +47,7 @@ impl<T: Real> Workspace<T> {
     /// [`Workspace::draw_masks`].
     ///
     /// # Errors
-    /// [`Error::Config`] if a rate is outside [0, 1).
+    /// [`Error::Config`](crate::Error::Config) if a rate is outside [0, 1).
     pub fn set_dropout(&mut self, dropout: &Dropout) -> Result<()> {
         dropout.validate()?;
         for l in 0..self.keep.len() {
@@ -99,6 +99,11 @@ impl<T: Real> Workspace<T> {
     pub fn output(&self, batch: usize) -> &[T] {
         let a = &self.activations[self.activations.len() - 1];
         &a[..batch * self.sizes[self.sizes.len() - 1]]
+    }
+
+    /// The activations a^(l) of layer `l` (0 the input) in the last pass, batch × n_l.
+    pub fn activations(&self, l: usize, batch: usize) -> &[T] {
+        &self.activations[l][..batch * self.sizes[l]]
     }
 
     /// What layer l's backward step needs: the activations it was fed (after dropout), its

@@ -1,6 +1,8 @@
 //! One thread or two, the same model bit for bit. In its own test binary because the thread
 //! count is process-wide.
 
+mod common;
+
 use backprop::{
     train, Activation, Architecture, Cost, Init, Method, Mnist, Monitor, Network, OptimizerConfig,
     TrainConfig,
@@ -39,13 +41,7 @@ fn train_with(threads: usize, layers: &[usize], batch_size: usize) -> (Vec<u32>,
         validation: None,
     };
     let h = train(&mut net, &mut adam, &data, monitor, &config, &mut ()).unwrap();
-    let bits = net
-        .layers
-        .iter()
-        .flat_map(|l| l.weights.iter().chain(&l.biases))
-        .map(|v| v.to_bits())
-        .collect();
-    (bits, h.epochs[1].test.as_ref().unwrap().cost)
+    (common::bits(&net), h.epochs[1].test.as_ref().unwrap().cost)
 }
 
 #[test]

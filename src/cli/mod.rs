@@ -59,7 +59,7 @@ enum Command {
     /// Draw training curves (cost and accuracy per epoch) from a training log, as SVG.
     Plot(plot::PlotArgs),
     /// A local web page: draw a digit and watch every layer of your model respond.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
 }
 
 impl Cli {
@@ -95,7 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(args) => predict::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Plot(args) => plot::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
     }
 }
 
@@ -201,5 +201,13 @@ mod tests {
         };
         assert_eq!((s.port, s.host.as_str()), (0, "::1"));
         assert!(Cli::try_parse_from(["backprop", "serve"]).is_err());
+        // Live training takes every flag of train, and no model.
+        let Command::Serve(s) = parse(&["serve", "--train", "--hidden", "30", "--epochs", "2"])
+        else {
+            panic!()
+        };
+        assert!(s.train && s.model.is_none());
+        assert_eq!(s.run.recipe().unwrap().hidden, vec![30]);
+        assert_eq!(s.run.epochs, Some(2));
     }
 }

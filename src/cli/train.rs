@@ -3,12 +3,12 @@
 use super::recipe::{Preset, Recipe};
 use super::{data, network_args::NetworkArgs, optim_args::OptimArgs, percent, progress::Bar};
 use anyhow::{bail, Context};
+use backprop::inspect::report::curves::epoch_json;
 use backprop::{
     model_io, train_from, Checkpoint, EpochReport, Monitor, Network, Schedule, Stop, TrainState,
 };
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -176,6 +176,12 @@ pub struct TrainArgs {
     /// Print one JSON object per epoch on stdout instead of a table
     #[arg(long, help_heading = "Output")]
     pub json: bool,
+
+    /// Measure each layer's health at the end of every epoch (gradient size, update ratio,
+    /// saturated and dead units, with warnings) and add it to the table, the log and --json;
+    /// `backprop plot` then draws each layer's ‖∂C/∂b‖ per epoch. Costs about 1% of an epoch
+    #[arg(long, help_heading = "Output")]
+    pub health: bool,
 }
 
 impl TrainArgs {
@@ -285,15 +291,22 @@ struct RunData {
 /// Set by Ctrl-C: finish the current step, write a checkpoint, exit.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let log_path = args.log_path();
-    let checkpoint_path = args.checkpoint_path();
-    check_outputs(&args.out, &log_path, &checkpoint_path)?;
-    // A run resumed into its own checkpoint's path replaces it with the model: nothing to clean.
-    let resume_is_out = args
-        .resume
-        .as_deref()
-        .is_some_and(|r| r == args.out || same_file(r, &args.out));
+/// A run ready to train: the data split as asked, the network, its optimiser and where training
+/// stands (from a checkpoint with --resume).
+pub struct Setup {
+    pub train_set: backprop::Dataset,
+    pub validation: Option<backprop::Dataset>,
+    pub test_set: backprop::Dataset,
+    pub net: Network<f32>,
+    pub optimizer: backprop::Optim<f32>,
+    pub config: backprop::TrainConfig,
+    pub state: TrainState<f32>,
+    pub description: String,
+    run_data: RunData,
+}
+
+/// Reads the data and builds the run that `args` describe.
+pub fn setup(args: &TrainArgs) -> anyhow::Result<Setup> {
     // Rebuild the run from a checkpoint, or set up a new one from the recipe.
     let (recipe, run_data, resumed) = match &args.resume {
         Some(path) => {
@@ -347,7 +360,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let (mut net, mut optimizer, config, mut state, description) = match (recipe, resumed) {
+    let (net, optimizer, config, state, description) = match (recipe, resumed) {
         (Some(recipe), _) => {
             let arch = recipe.architecture(train_set.n_inputs(), train_set.n_classes(), &source)?;
             let net = Network::<f32>::new(&arch, recipe.init, recipe.train.seed)?;
@@ -375,6 +388,39 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => unreachable!("either a recipe or a checkpoint"),
     };
+    Ok(Setup {
+        train_set,
+        validation,
+        test_set,
+        net,
+        optimizer,
+        config,
+        state,
+        description,
+        run_data,
+    })
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let log_path = args.log_path();
+    let checkpoint_path = args.checkpoint_path();
+    check_outputs(&args.out, &log_path, &checkpoint_path)?;
+    // A run resumed into its own checkpoint's path replaces it with the model: nothing to clean.
+    let resume_is_out = args
+        .resume
+        .as_deref()
+        .is_some_and(|r| r == args.out || same_file(r, &args.out));
+    let Setup {
+        train_set,
+        validation,
+        test_set,
+        mut net,
+        mut optimizer,
+        config,
+        mut state,
+        description,
+        run_data,
+    } = setup(&args)?;
     eprintln!("{description}");
 
     let show_eta = config.schedule != Schedule::Constant;
@@ -394,6 +440,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             .map(|r| epoch_json(r).to_string() + "\n")
             .collect(),
         error: None,
+        health: args.health,
     };
     if !args.json {
         let val = if validation.is_some() {
@@ -556,30 +603,6 @@ fn describe(r: &Recipe) -> String {
     parts.join(", ")
 }
 
-/// The JSON object of one epoch: the `--json` line and the log line.
-fn epoch_json(r: &EpochReport) -> serde_json::Value {
-    let mut obj = json!({
-        "epoch": r.epoch,
-        "learning_rate": r.learning_rate,
-        "train_cost": r.train_cost,
-        "train_accuracy": r.train_accuracy,
-        "validation_cost": null,
-        "validation_accuracy": null,
-        "test_cost": null,
-        "test_accuracy": null,
-        "seconds": r.seconds,
-    });
-    if let Some(v) = &r.validation {
-        obj["validation_cost"] = json!(v.cost);
-        obj["validation_accuracy"] = json!(v.accuracy());
-    }
-    if let Some(t) = &r.test {
-        obj["test_cost"] = json!(t.cost);
-        obj["test_accuracy"] = json!(t.accuracy());
-    }
-    obj
-}
-
 /// Prints each epoch's line as it ends, rewrites the (partial) log, and draws the progress bar
 /// meanwhile.
 struct Printer<'a, W: Write> {
@@ -593,6 +616,7 @@ struct Printer<'a, W: Write> {
     log_path: &'a Path,
     log: String,
     error: Option<anyhow::Error>,
+    health: bool,
 }
 
 impl<W: Write> Printer<'_, W> {
@@ -656,8 +680,34 @@ impl<W: Write> backprop::Progress for Printer<'_, W> {
             )
         };
         self.print(&line);
+        if let (Some(h), false) = (&r.health, self.json) {
+            self.print(health_lines(h).trim_end());
+        }
     }
     fn should_stop(&mut self) -> bool {
         self.error.is_some() || INTERRUPTED.load(Ordering::Relaxed)
     }
+    fn wants_health(&self) -> bool {
+        self.health
+    }
+}
+
+/// The health lines under an epoch's line of the table: one per layer, then the warnings.
+fn health_lines(h: &backprop::inspect::health::Health) -> String {
+    let mut out = String::new();
+    for l in &h.layers {
+        let units = match (l.saturated, l.dead) {
+            (Some(s), _) => format!("  saturated {:>4.0}%", 100.0 * s),
+            (_, Some(d)) => format!("  dead {:>4.0}%", 100.0 * d),
+            _ => String::new(),
+        };
+        out += &format!(
+            "        layer {}: ‖∂C/∂W‖ {:>9.3e}  ‖∂C/∂b‖ {:>9.3e}  step/‖W‖ {:>9.3e}{units}\n",
+            l.layer, l.gradient, l.speed, l.update_ratio
+        );
+    }
+    for w in &h.warnings {
+        out += &format!("        ! {w}\n");
+    }
+    out
 }

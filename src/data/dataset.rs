@@ -154,13 +154,6 @@ impl Dataset {
         x
     }
 
-    /// Sample `i`'s one-hot target y.
-    pub fn target<T: Real>(&self, i: usize) -> Vec<T> {
-        let mut y = vec![T::ZERO; self.n_classes];
-        self.fill_targets(&[i], &mut y);
-        y
-    }
-
     /// Every sample's features one after another, if they are bytes (scaled by 1/255 when a
     /// batch is built).
     pub fn bytes(&self) -> Option<&[u8]> {
@@ -170,7 +163,7 @@ impl Dataset {
         }
     }
 
-    /// Where the byte features are not zero ([`SparseImages`]), if they are bytes and mostly
+    /// Where the byte features are not zero (an index of non-zero pixels, `train/sparse/index.rs`), if they are bytes and mostly
     /// zero; built on the first call (one pass over the bytes), kept for the next ones.
     pub fn sparse_images(&self) -> Option<&SparseImages> {
         let build = || SparseImages::new(self.bytes()?, self.n_inputs);

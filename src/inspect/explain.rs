@@ -6,8 +6,9 @@
 //! [`Cost::value`] and [`Cost::dc_da`] for C₀ and 2(a − y) — and the tests check the products
 //! against [`Network::backprop`] as well as against a hand computation.
 //!
-//! The notes give only a^(L) ≈ 0.66 and y = 1 for the chain (C₀ = (0.66 − 1)²). The input,
-//! weights and biases of [`ChainConfig::default`] are chosen so that a^(L) = 0.6635 ≈ 0.66;
+//! The notes give only a^(L) = 0.66 and y = 1 for the chain (C₀ = (0.66 − 1)² = 0.1156). The
+//! input, weights and biases of [`ChainConfig::default`] are chosen so that the chain gives
+//! a^(L) = 0.659993 and C₀ = 0.115605, the notes' figures to four digits;
 //! the layer example's numbers are this crate's choice too.
 
 use crate::{Activation, Cost, Dense, Error, Network, Result};
@@ -29,13 +30,13 @@ pub struct ChainConfig {
 }
 
 impl Default for ChainConfig {
-    /// x = 0.5, w = (0.8, 1.2, 1.5), b = (0.1, −0.4, −0.2), y = 1, η = 1.5 (the `train` default):
-    /// a^(L) = 0.6635, the notes' 0.66.
+    /// x = 0.5, w = (0.8, 1.2, 1.61), b = (0.1, −0.4, −0.28), y = 1, η = 1.5 (the `train`
+    /// default): a^(L) = 0.6600 and C₀ = 0.1156 to four digits, the notes' figures.
     fn default() -> Self {
         ChainConfig {
             input: 0.5,
-            weights: vec![0.8, 1.2, 1.5],
-            biases: vec![0.1, -0.4, -0.2],
+            weights: vec![0.8, 1.2, 1.61],
+            biases: vec![0.1, -0.4, -0.28],
             target: 1.0,
             learning_rate: 1.5,
         }
@@ -336,48 +337,48 @@ mod tests {
     // The chain by hand (σ(z) = 1/(1 + e^−z), σ' = a(1 − a)), four decimals at each step:
     //   z1 = 0.8·0.5 + 0.1            = 0.5      a1 = σ(0.5)    = 0.6225
     //   z2 = 1.2·0.6225 − 0.4         = 0.3470   a2 = σ(0.3470) = 0.5859
-    //   z3 = 1.5·0.5859 − 0.2         = 0.6788   a3 = σ(0.6788) = 0.6635   (the notes' 0.66)
-    //   C0 = (0.6635 − 1)²            = 0.1132
-    //   ∂C0/∂a3 = 2(0.6635 − 1)       = −0.6731
-    //   σ'(z3)  = 0.6635·0.3365       = 0.2233
-    //   ∂C0/∂w3 = 0.5859·0.2233·(−0.6731) = −0.0880
-    //   ∂C0/∂b3 = 0.2233·(−0.6731)    = −0.1503
-    //   ∂C0/∂a2 = 1.5·(−0.1503)       = −0.2254
+    //   z3 = 1.61·0.5859 − 0.28      = 0.6633   a3 = σ(0.6633) = 0.6600   (the notes' 0.66)
+    //   C0 = (0.6600 − 1)²            = 0.1156                              (the notes' 0.1156)
+    //   ∂C0/∂a3 = 2(0.6600 − 1)       = −0.6800
+    //   σ'(z3)  = 0.6600·0.3400       = 0.2244
+    //   ∂C0/∂w3 = 0.5859·0.2244·(−0.6800) = −0.0894
+    //   ∂C0/∂b3 = 0.2244·(−0.6800)    = −0.1526
+    //   ∂C0/∂a2 = 1.61·(−0.1526)      = −0.2457
     //   σ'(z2)  = 0.5859·0.4141       = 0.2426
-    //   ∂C0/∂w2 = 0.6225·0.2426·(−0.2254) = −0.0340
-    //   ∂C0/∂b2 = 0.2426·(−0.2254)    = −0.0547
-    //   ∂C0/∂a1 = 1.2·(−0.0547)       = −0.0656
+    //   ∂C0/∂w2 = 0.6225·0.2426·(−0.2457) = −0.0371
+    //   ∂C0/∂b2 = 0.2426·(−0.2457)    = −0.0596
+    //   ∂C0/∂a1 = 1.2·(−0.0596)       = −0.0715
     //   σ'(z1)  = 0.6225·0.3775       = 0.2350
-    //   ∂C0/∂w1 = 0.5·0.2350·(−0.0656)    = −0.0077
-    //   ∂C0/∂b1 = 0.2350·(−0.0656)    = −0.0154
-    //   step, η = 1.5: w3 = 1.5 + 1.5·0.08804 = 1.6321, b3 = −0.2 + 1.5·0.1503 = 0.0254
+    //   ∂C0/∂w1 = 0.5·0.2350·(−0.0715)    = −0.0084
+    //   ∂C0/∂b1 = 0.2350·(−0.0715)    = −0.0168
+    //   step, η = 1.5: w3 = 1.61 + 1.5·0.0894 = 1.7441, b3 = −0.28 + 1.5·0.1526 = −0.0511
     #[test]
     fn chain_matches_the_hand_computation() {
         let t = chain(&ChainConfig::default()).unwrap();
         let s = &t.steps;
         for (step, (z, a)) in s
             .iter()
-            .zip([(0.5, 0.6225), (0.3470, 0.5859), (0.6788, 0.6635)])
+            .zip([(0.5, 0.6225), (0.3470, 0.5859), (0.6633, 0.6600)])
         {
             close(step.z, z);
             close(step.a, a);
         }
-        close(t.cost, 0.1132);
-        close(s[2].dc_da, -0.6731);
-        close(s[2].sigma_prime, 0.2233);
-        close(s[2].dc_dw, -0.0880);
-        close(s[2].dc_db, -0.1503);
-        close(s[2].dc_da_prev, -0.2254);
-        close(s[1].dc_da, -0.2254);
+        close(t.cost, 0.1156);
+        close(s[2].dc_da, -0.6800);
+        close(s[2].sigma_prime, 0.2244);
+        close(s[2].dc_dw, -0.0894);
+        close(s[2].dc_db, -0.1526);
+        close(s[2].dc_da_prev, -0.2457);
+        close(s[1].dc_da, -0.2457);
         close(s[1].sigma_prime, 0.2426);
-        close(s[1].dc_dw, -0.0340);
-        close(s[1].dc_db, -0.0547);
-        close(s[1].dc_da_prev, -0.0656);
+        close(s[1].dc_dw, -0.0371);
+        close(s[1].dc_db, -0.0596);
+        close(s[1].dc_da_prev, -0.0715);
         close(s[0].sigma_prime, 0.2350);
-        close(s[0].dc_dw, -0.0077);
-        close(s[0].dc_db, -0.0154);
-        close(s[2].new_w, 1.6321);
-        close(s[2].new_b, 0.0254);
+        close(s[0].dc_dw, -0.0084);
+        close(s[0].dc_db, -0.0168);
+        close(s[2].new_w, 1.7441);
+        close(s[2].new_b, -0.0511);
         assert!(t.new_cost < t.cost, "one step downhill lowers the cost");
     }
 

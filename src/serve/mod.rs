@@ -6,16 +6,40 @@
 //! GET  /api/model                     {"sizes", "activations", "cost", "parameters"}
 //! POST /api/predict                   {"width", "height", "pixels"} → every layer's a^(l)
 //! GET  /api/weights/{layer}/{neuron}  w_jk^(layer) for k = 0..n_in, and b_j
+//! GET  /api/filters                   the first layer's weights, every neuron (its "images")
+//! POST /api/backprop                  {"width", "height", "pixels", "label"} → C₀, and every
+//!                                     layer's a, ∂C₀/∂a, δ; the strongest ∂C₀/∂w_jk per neuron
+//! POST /api/step                      the same and "learning_rate": θ ← θ − η∇C₀ on the working copy
+//! POST /api/reset                     the working copy back to the loaded model
+//! GET  /api/working                   steps taken on the working copy, its test accuracy
+//! GET  /api/train                     live training (`serve --train`): state, history, health
+//! POST /api/train                     {"action": "run"|"pause"|"step"|"save", "batches", "learning_rate"}
 //! ```
+//!
+//! [`handle`] answers the routes that only read a network; an [`App`] answers them all, holding
+//! the server's state behind locks so that any number of threads may call [`App::handle`].
 //!
 //! A drawing goes through [`preprocess::to_mnist`], the same code as `backprop predict`, and the
 //! network's one-sample [`Network::feedforward`] layer by layer (equations (2) and (3)).
 //! Bad requests get a 4xx status and `{"error": "..."}`; nothing a client sends can panic here.
+//! The sockets are [`server`]'s, the HTTP parsing [`http`]'s, and [`guard`] keeps other sites out.
+
+mod capacity;
+pub mod guard;
+pub mod http;
+pub mod server;
+
+mod backward;
+pub mod live;
+
+pub use backward::MAX_STEP_RATE;
+pub use live::{Live, LiveRun};
 
 use crate::inspect::preprocess::{self, GreyImage, SIDE};
-use crate::{argmax, Activation, Network};
+use crate::{argmax, Activation, Dataset, Network};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Request bodies longer than this are refused with 413 (the server checks before reading them).
 pub const MAX_BODY: usize = 1 << 20;
@@ -61,7 +85,7 @@ impl Response {
 /// on light paper or light on dark, as `predict` detects from the border).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Drawing {
+pub(crate) struct Drawing {
     width: usize,
     height: usize,
     pixels: Vec<f64>,
@@ -100,6 +124,159 @@ pub fn handle(net: &Network<f32>, method: &str, path: &str, body: &[u8]) -> Resp
     }
 }
 
+/// The server's state: the model as loaded, a working copy that `/api/step` changes (or, with
+/// live training, the network being trained), and the test set that measures it.
+pub struct App {
+    model: Arc<Network<f32>>,
+    test: Option<Dataset>,
+    working: Mutex<Working>,
+    live: Option<Live>,
+}
+
+/// The working copy of the network and what it has been through.
+struct Working {
+    net: Arc<Network<f32>>,
+    steps: usize,
+    test_accuracy: Option<f64>,
+}
+
+impl App {
+    /// The page for `model`; `test` (if any) measures the working copy after each step.
+    pub fn new(model: Network<f32>, test: Option<Dataset>) -> App {
+        let test_accuracy = backward::accuracy(&model, test.as_ref());
+        let model = Arc::new(model);
+        App {
+            working: Mutex::new(Working {
+                net: Arc::clone(&model),
+                steps: 0,
+                test_accuracy,
+            }),
+            model,
+            test,
+            live: None,
+        }
+    }
+
+    /// The page with live training: `run`'s network is trained by its own thread, and the page
+    /// shows the network as it is now.
+    pub fn live(run: LiveRun) -> App {
+        let live = Live::start(run);
+        let mut app = App::new(live.network().as_ref().clone(), None);
+        app.live = Some(live);
+        app
+    }
+
+    /// The live training, if the server has one.
+    pub fn training(&self) -> Option<&Live> {
+        self.live.as_ref()
+    }
+
+    /// The network the page looks at now: the working copy, or the one being trained.
+    pub fn network(&self) -> Arc<Network<f32>> {
+        match &self.live {
+            Some(live) => live.network(),
+            None => Arc::clone(&self.lock().net),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Working> {
+        self.working.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Answers one request, as [`handle`] does and with the routes that change state.
+    pub fn handle(&self, method: &str, path: &str, body: &[u8]) -> Response {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        if body.len() > MAX_BODY {
+            return too_large(body.len());
+        }
+        let get = method == "GET" || method == "HEAD";
+        let post = method == "POST";
+        let result = match path {
+            "/api/model" if get => {
+                let mut v = model(&self.network());
+                v["training"] = json!(self.live.is_some());
+                Ok(v)
+            }
+            "/api/backprop" if post => backward::backprop(&self.network(), body),
+            "/api/step" if post => self.step(body),
+            "/api/reset" if post => self.reset(),
+            "/api/working" if get => Ok(self.working()),
+            "/api/filters" if get => Ok(filters(&self.network())),
+            "/api/train" if get || post => match &self.live {
+                None => Err((
+                    404,
+                    "no live training here: start the server with `backprop serve --train`".into(),
+                )),
+                Some(live) if get => Ok(live.status()),
+                Some(live) => live.command(body),
+            },
+            "/api/backprop" | "/api/step" | "/api/reset" => {
+                return method_not_allowed(method, path, "POST")
+            }
+            "/api/working" | "/api/filters" | "/api/model" => {
+                return method_not_allowed(method, path, "GET")
+            }
+            "/api/train" => return method_not_allowed(method, path, "GET or POST"),
+            _ => return handle(&self.network(), method, path, body),
+        };
+        match result {
+            Ok(v) => Response::json(200, &v),
+            Err((status, message)) => Response::error(status, message),
+        }
+    }
+
+    fn step(&self, body: &[u8]) -> Result<Value, Failure> {
+        if self.live.is_some() {
+            return Err((
+                409,
+                "live training owns the network: use the Train panel's step".into(),
+            ));
+        }
+        let mut working = self.lock();
+        let mut v = backward::step(Arc::make_mut(&mut working.net), body)?;
+        working.steps += 1;
+        working.test_accuracy = backward::accuracy(&working.net, self.test.as_ref());
+        v["steps"] = json!(working.steps);
+        v["test_accuracy"] = json!(working.test_accuracy);
+        Ok(v)
+    }
+
+    fn reset(&self) -> Result<Value, Failure> {
+        if self.live.is_some() {
+            return Err((
+                409,
+                "live training owns the network; nothing to reset".into(),
+            ));
+        }
+        let mut working = self.lock();
+        working.net = Arc::clone(&self.model);
+        working.steps = 0;
+        working.test_accuracy = backward::accuracy(&self.model, self.test.as_ref());
+        drop(working);
+        Ok(self.working())
+    }
+
+    fn working(&self) -> Value {
+        let w = self.lock();
+        json!({
+            "steps": w.steps,
+            "test_accuracy": w.test_accuracy,
+            "test_samples": self.test.as_ref().map(Dataset::len),
+            "training": self.live.is_some(),
+        })
+    }
+}
+
+/// The first layer's weights, one row of n_in per neuron, with the image side if n_in is 28².
+fn filters(net: &Network<f32>) -> Value {
+    let layer = &net.layers[0];
+    json!({
+        "layer": 1,
+        "side": (layer.n_in == SIDE * SIDE).then_some(SIDE),
+        "weights": layer.weights.chunks(layer.n_in).collect::<Vec<_>>(),
+    })
+}
+
 /// The 413 answer for a body of `len` bytes.
 pub fn too_large(len: usize) -> Response {
     Response::error(
@@ -130,37 +307,10 @@ type Failure = (u16, String);
 fn predict(net: &Network<f32>, body: &[u8]) -> Result<Value, Failure> {
     let drawing: Drawing = serde_json::from_slice(body)
         .map_err(|e| (400, format!("the body is not a drawing: {e}")))?;
-    let (w, h) = (drawing.width, drawing.height);
-    if w == 0 || h == 0 || w > MAX_DRAWING_SIDE || h > MAX_DRAWING_SIDE {
-        return Err((
-            422,
-            format!("the drawing is {w}×{h}; each side must be 1 to {MAX_DRAWING_SIDE} pixels"),
-        ));
-    }
-    if drawing.pixels.len() != w * h {
-        return Err((
-            422,
-            format!(
-                "a {w}×{h} drawing has {} pixels, the request sent {}",
-                w * h,
-                drawing.pixels.len()
-            ),
-        ));
-    }
-    if let Some(i) = drawing.pixels.iter().position(|v| !(0.0..=1.0).contains(v)) {
-        return Err((
-            422,
-            format!(
-                "pixel {i} is {}; grey levels must be in 0..1",
-                drawing.pixels[i]
-            ),
-        ));
-    }
-    let image = GreyImage::new(w, h, drawing.pixels.iter().map(|&v| v as f32).collect());
-    let Some(digit) = preprocess::to_mnist(&image) else {
+    let Some(digit) = drawing.to_mnist()? else {
         return Ok(json!({
             "ink": false,
-            "message": "no ink: no pixel differs from the background by 10% or more",
+            "message": NO_INK,
         }));
     };
     // Every layer's a^(l), one layer at a time, exactly as Network::feedforward does.
@@ -187,6 +337,50 @@ fn predict(net: &Network<f32>, body: &[u8]) -> Result<Value, Failure> {
         "prediction": argmax(&a),
         "inverted": digit.inverted,
     }))
+}
+
+/// What `/api/predict` says of a drawing without ink.
+const NO_INK: &str = "no ink: no pixel differs from the background by 10% or more";
+
+impl Drawing {
+    /// The 28×28 input the network sees, by `backprop predict`'s preprocessing; `None` if
+    /// there is no ink.
+    fn to_mnist(&self) -> Result<Option<preprocess::Digit>, Failure> {
+        check_drawing(self.width, self.height, &self.pixels)?;
+        let image = GreyImage::new(
+            self.width,
+            self.height,
+            self.pixels.iter().map(|&v| v as f32).collect(),
+        );
+        Ok(preprocess::to_mnist(&image))
+    }
+}
+
+/// Checks a drawing's size and grey levels.
+fn check_drawing(w: usize, h: usize, pixels: &[f64]) -> Result<(), Failure> {
+    if w == 0 || h == 0 || w > MAX_DRAWING_SIDE || h > MAX_DRAWING_SIDE {
+        return Err((
+            422,
+            format!("the drawing is {w}×{h}; each side must be 1 to {MAX_DRAWING_SIDE} pixels"),
+        ));
+    }
+    if pixels.len() != w * h {
+        return Err((
+            422,
+            format!(
+                "a {w}×{h} drawing has {} pixels, the request sent {}",
+                w * h,
+                pixels.len()
+            ),
+        ));
+    }
+    if let Some(i) = pixels.iter().position(|v| !(0.0..=1.0).contains(v)) {
+        return Err((
+            422,
+            format!("pixel {i} is {}; grey levels must be in 0..1", pixels[i]),
+        ));
+    }
+    Ok(())
 }
 
 /// The outputs as shares of one vote, as `backprop predict` shows them: each a_j (negative ones
@@ -226,7 +420,7 @@ fn weights(net: &Network<f32>, rest: &str) -> Result<Value, Failure> {
     let (Some(l), Some(j), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err((404, format!("no such page: /api/weights/{rest}; {usage}")));
     };
-    let (Ok(l), Ok(j)) = (l.parse::<usize>(), j.parse::<usize>()) else {
+    let (Some(l), Some(j)) = (decimal(l), decimal(j)) else {
         return Err((404, format!("no such page: /api/weights/{rest}; {usage}")));
     };
     if l == 0 || l > net.layers.len() {
@@ -258,6 +452,14 @@ fn weights(net: &Network<f32>, rest: &str) -> Result<Value, Failure> {
     }))
 }
 
+/// A path parameter in plain decimal: digits only, no sign, no leading zero (`+1`, `01` and
+/// `1e0` name nothing, so one resource has one path).
+fn decimal(s: &str) -> Option<usize> {
+    let plain =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    plain.then(|| s.parse().ok()).flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +480,25 @@ mod tests {
     fn shares_divide_by_the_sum_and_ignore_negatives() {
         assert_eq!(shares(&[1.0, 3.0, -2.0]), vec![0.25, 0.75, 0.0]);
         assert_eq!(shares(&[0.0, -1.0]), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn path_parameters_are_plain_decimals() {
+        assert_eq!(decimal("0"), Some(0));
+        assert_eq!(decimal("15"), Some(15));
+        for bad in [
+            "",
+            "+1",
+            "-1",
+            "01",
+            "015",
+            "1e0",
+            " 1",
+            "1 ",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(decimal(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

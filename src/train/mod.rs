@@ -69,7 +69,7 @@ pub fn train<T: Real>(
 /// (checked after every step); `state.history.stop` tells which, and `state` (with `net` and
 /// the optimiser's state) is then all it takes to continue later.
 ///
-/// Each epoch: shuffle → cut into mini-batches → one [`Step`] each → evaluate and decide.
+/// Each epoch: shuffle → cut into mini-batches → one step each (`train/step.rs`, the fast path's one door) → evaluate and decide.
 ///
 /// # Errors
 /// As [`train()`], and [`Error::Config`] if `state` does not fit `data`.
@@ -115,6 +115,7 @@ pub fn train_from<T: Real>(
             state.epoch_correct += step.correct(this);
             state.epoch_cost += cost.to_f64();
             state.batches_done += 1;
+            progress.batch_cost(cost.to_f64() / this.len() as f64);
             progress.batch_end(state.batches_done);
             if state.batches_done < n_batches && progress.should_stop() {
                 state.epoch_seconds += start.elapsed().as_secs_f64();
@@ -211,6 +212,11 @@ impl<T: Real> TrainState<T> {
             validation: monitor.validation.map(|d| evaluate(net, d)).transpose()?,
             test: monitor.test.map(|d| evaluate(net, d)).transpose()?,
             seconds,
+            health: progress.wants_health().then(|| {
+                let recent = data.len().saturating_sub(crate::inspect::health::SAMPLES);
+                let batch_size = config.batch_size.min(data.len());
+                crate::inspect::health::measure(net, data, &self.order[recent..], batch_size, eta)
+            }),
         };
         progress.epoch_end(&report);
         let validation_accuracy = report.validation.as_ref().map(Evaluation::accuracy);

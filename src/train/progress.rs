@@ -9,13 +9,21 @@ pub trait Progress {
     fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
     /// Mini-batch `batch` (1-based) of the current epoch is done.
     fn batch_end(&mut self, _batch: usize) {}
+    /// The mean cost C₀ of the mini-batch just done, measured before its step; called right
+    /// before [`Progress::batch_end`] (live curves).
+    fn batch_cost(&mut self, _cost: f64) {}
     /// Training is done with this epoch's steps; evaluation starts.
     fn evaluating(&mut self) {}
     /// The epoch is over.
     fn epoch_end(&mut self, _report: &EpochReport) {}
     /// Asked after every step: return true to stop training there (after a Ctrl-C, say); see
-    /// [`train_from`] for continuing later.
+    /// [`train_from`](super::train_from) for continuing later.
     fn should_stop(&mut self) -> bool {
+        false
+    }
+    /// Whether each epoch's report should carry the layers' health, measured at its end on the
+    /// epoch's last [`crate::inspect::health::SAMPLES`] samples (a few percent of an epoch).
+    fn wants_health(&self) -> bool {
         false
     }
 }

@@ -23,6 +23,10 @@ pub struct EpochReport {
     pub test: Option<Evaluation>,
     /// Seconds spent training (shuffling and every step), evaluation excluded.
     pub seconds: f64,
+    /// Each layer's health at the end of the epoch, if [`crate::Progress::wants_health`] asked
+    /// for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::inspect::health::Health>,
 }
 
 /// Why training ended.
@@ -35,11 +39,11 @@ pub enum Stop {
     NoImprovement,
     /// The plateau schedule took η below η₀/128.
     LearningRateExhausted,
-    /// [`Progress::should_stop`] asked for it.
+    /// [`Progress::should_stop`](super::Progress::should_stop) asked for it.
     Interrupted,
 }
 
-/// The outcome of [`train()`].
+/// The outcome of [`train()`](super::train()).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct History {
     /// One report per epoch that ran.

@@ -8,19 +8,19 @@
 //! θ ← θ − η·∇C                       Optim::step (or momentum, Adam, …)
 //! ```
 //!
-//! [`Step`] takes it that way whenever it must (any optimiser but plain SGD, L2, f64, …), and
+//! The training step takes it that way whenever it must (any optimiser but plain SGD, L2, f64, …), and
 //! otherwise one of two faster ways that give the same network, chosen once per run:
 //!
 //! - **fused** plain gradient descent ([`fused_sgd`]): each layer is stepped as soon as its
 //!   δ = ∂C/∂z is known, w_jk ← w_jk − η·δ_j·a_k sample by sample, without writing ∂C/∂w out;
 //! - **sparse**: the fused step with the first layer on the non-zero pixels of each image only
-//!   (about 150 of MNIST's 784; [`super::sparse`]), for byte images without input dropout or
+//!   (about 150 of MNIST's 784; `train/sparse/`), for byte images without input dropout or
 //!   augmentation. While a run holds it, the first layer's weights live input-major in the
-//!   step; [`Step::network`] and dropping the step write them back, so the network is current
+//!   step; `Step::network` and dropping the step write them back, so the network is current
 //!   whenever anybody else looks at it.
 //!
-//! `tests/gradcheck.rs` holds [`fused_sgd`] to backpropagation then the optimiser's step, and
-//! `tests/sparse.rs` holds the sparse step to the dense one, bit for bit.
+//! `tests/it/gradcheck.rs` holds [`fused_sgd`] to backpropagation then the optimiser's step, and
+//! `tests/it/sparse.rs` holds the sparse step to the dense one, bit for bit.
 
 use super::augment::Augmenter;
 use super::sparse::{SparseFirstLayer, SparseImage, SparseImages};

@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests: hand-made IDX files and datasets.
+//! Helpers shared by the integration tests: hand-made IDX files and datasets, a model as bits.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -99,4 +99,14 @@ pub fn base64_decode(s: &str) -> Vec<u8> {
         out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
     }
     out
+}
+
+/// Every weight and bias of `net`, layer by layer, as bits: two networks are the same model,
+/// bit for bit, exactly when these are equal.
+pub fn bits(net: &backprop::Network<f32>) -> Vec<u32> {
+    net.layers
+        .iter()
+        .flat_map(|l| l.weights.iter().chain(&l.biases))
+        .map(|v| v.to_bits())
+        .collect()
 }

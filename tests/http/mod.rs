@@ -114,12 +114,43 @@ pub struct Served {
 
 impl Served {
     pub fn start(model: &Path) -> Served {
-        let mut child = Command::cargo_bin("backprop")
-            .unwrap()
-            .args(["serve", "--port", "0", "--model"])
-            .arg(model)
+        Served::start_with(model, &[], None, Stdio::inherit())
+    }
+
+    /// `backprop serve` with more arguments, its file-descriptor limit set to `nofile` (through
+    /// the shell's `ulimit -n`), and its stderr sent to `stderr`.
+    pub fn start_with(model: &Path, args: &[&str], nofile: Option<u32>, stderr: Stdio) -> Served {
+        let mut all = vec!["--model", model.to_str().expect("a UTF-8 path")];
+        all.extend_from_slice(args);
+        Served::spawn(&all, nofile, stderr)
+    }
+
+    /// `backprop serve --port 0` with `args` only (`--train ...`, say).
+    pub fn start_args(args: &[&str]) -> Served {
+        Served::spawn(args, None, Stdio::inherit())
+    }
+
+    fn spawn(args: &[&str], nofile: Option<u32>, stderr: Stdio) -> Served {
+        // BACKPROP_SERVE_EXE runs the tests against another build (an older one, say).
+        let exe = match std::env::var_os("BACKPROP_SERVE_EXE") {
+            Some(path) => Command::new(path),
+            None => Command::cargo_bin("backprop").unwrap(),
+        };
+        let mut command = match nofile {
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(exe.get_program());
+                c
+            }
+            None => Command::new(exe.get_program()),
+        };
+        let mut child = command
+            .args(["serve", "--port", "0"])
+            .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -146,6 +177,20 @@ impl Served {
             port,
             url,
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A line of `/proc/PID/status` (`VmRSS`, `Threads`, …) as a number (kB for sizes).
+    pub fn status(&self, field: &str) -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/PID/status"))
     }
 
     /// Whether the server process is still running.

@@ -26,6 +26,37 @@ pub struct LogEntry {
     pub test_accuracy: Option<f64>,
     /// Seconds of training in this epoch.
     pub seconds: Option<f64>,
+    /// ‖∂C/∂b^(l)‖ of each layer, from the epoch's health (`train --health`); empty without.
+    pub speeds: Vec<f64>,
+}
+
+/// The JSON object of one epoch, as `backprop train` writes it to its log and to `--json`:
+/// epoch, learning_rate, train/validation/test cost and accuracy (null when not measured),
+/// seconds, and the layers' health when it was measured.
+pub fn epoch_json(r: &crate::EpochReport) -> Value {
+    let mut obj = serde_json::json!({
+        "epoch": r.epoch,
+        "learning_rate": r.learning_rate,
+        "train_cost": r.train_cost,
+        "train_accuracy": r.train_accuracy,
+        "validation_cost": null,
+        "validation_accuracy": null,
+        "test_cost": null,
+        "test_accuracy": null,
+        "seconds": r.seconds,
+    });
+    if let Some(v) = &r.validation {
+        obj["validation_cost"] = v.cost.into();
+        obj["validation_accuracy"] = v.accuracy().into();
+    }
+    if let Some(t) = &r.test {
+        obj["test_cost"] = t.cost.into();
+        obj["test_accuracy"] = t.accuracy().into();
+    }
+    if let Some(h) = &r.health {
+        obj["health"] = serde_json::to_value(h).unwrap_or(Value::Null);
+    }
+    obj
 }
 
 /// Reads a training log: JSON lines, one object per epoch, blank lines ignored. A line without
@@ -68,6 +99,17 @@ pub fn parse_log(text: &str) -> Result<Vec<LogEntry>, String> {
             test_cost: num("test_cost")?,
             test_accuracy: num("test_accuracy")?,
             seconds: num("seconds")?,
+            speeds: obj
+                .get("health")
+                .and_then(|h| h.get("layers"))
+                .and_then(Value::as_array)
+                .map(|layers| {
+                    layers
+                        .iter()
+                        .filter_map(|l| l.get("speed").and_then(Value::as_f64))
+                        .collect()
+                })
+                .unwrap_or_default(),
         });
     }
     if entries.is_empty() {
@@ -84,10 +126,20 @@ const SERIES: [(&str, &str, Option<&str>); 3] = [
 ];
 
 /// Two panels side by side: mean cost per epoch, and accuracy (%) per epoch, one line per data
-/// set that the log has figures for.
+/// set that the log has figures for; below them, if the log has the layers' health, each
+/// layer's ‖∂C/∂b‖ per epoch (see [`super::speeds`]).
 pub fn curves_svg(log: &[LogEntry], title: &str) -> String {
     let (pw, ph) = (400.0, 280.0);
-    let mut svg = Svg::new(2.0 * pw + 150.0, ph + 130.0);
+    let speeds = log.iter().any(|e| !e.speeds.is_empty());
+    let extra = if speeds { super::speeds::HEIGHT } else { 0.0 };
+    let mut svg = Svg::new(2.0 * pw + 150.0, ph + 130.0 + extra);
+    if speeds {
+        super::speeds::panel(
+            &mut svg,
+            log,
+            (70.0, ph + 170.0, 2.0 * pw + 60.0, extra - 120.0),
+        );
+    }
     svg.styled_text(20.0, 26.0, 16.0, Anchor::Start, "#222222", true, title);
     let cost = |e: &LogEntry| [e.train_cost, e.validation_cost, e.test_cost];
     let acc = |e: &LogEntry| {
