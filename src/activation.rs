@@ -19,7 +19,7 @@
 //! Softmax is the one activation that mixes a layer's neurons, so the backward step works on a
 //! whole row: `∂C/∂z_j = a_j (∂C/∂a_j − Σ_i a_i ∂C/∂a_i)`.
 
-use crate::kernels::with_avx2;
+use crate::kernels::{with_kernels, Kernels};
 use crate::Real;
 use serde::{Deserialize, Serialize};
 
@@ -146,7 +146,8 @@ impl Activation {
     /// of the C library's).
     pub fn apply_rows<T: Real>(self, n: usize, z: &mut [T]) {
         let act = self;
-        with_avx2!(
+        with_kernels!(
+            Kernels::current(),
             fn apply_rows<T>(act: Activation, n: usize, z: &mut [T]) {
                 match act {
                     Activation::Sigmoid => z
@@ -171,7 +172,7 @@ impl Activation {
                     z.iter_mut().for_each(|v| *v = act.sigma(*v));
                 }
             }
-        );
+        )
     }
 
     /// `d ← d ⊙ σ'(z) (⊙ m)` for a mini-batch of this activation's outputs `a`, with an
@@ -179,7 +180,8 @@ impl Activation {
     /// defined for softmax.
     pub fn times_derivative<T: Real>(self, a: &[T], mask: Option<&[T]>, d: &mut [T]) {
         let act = self;
-        with_avx2!(
+        with_kernels!(
+            Kernels::current(),
             fn times_derivative<T>(act: Activation, a: &[T], mask: Option<&[T]>, d: &mut [T]) {
                 match act {
                     Activation::Sigmoid => each(Activation::Sigmoid, a, mask, d),
@@ -208,7 +210,7 @@ impl Activation {
                     }
                 }
             }
-        );
+        )
     }
 
     /// The chain rule through σ for one layer: `dc_dz = σ'(z) ⊙ dc_da` (or the softmax

@@ -63,6 +63,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// `BACKPROP_KERNELS` names no kernel set, or one this CPU cannot run.
+    #[error("BACKPROP_KERNELS={value:?}: {reason}")]
+    Kernels {
+        /// The variable's value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// Training produced a non-finite cost.
     #[error(
         "training diverged: the cost became {cost} at epoch {epoch}, batch {batch}; \

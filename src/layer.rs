@@ -1,7 +1,9 @@
 //! A dense (fully connected) layer: its forward pass, equations (2) and (3), and right below it
 //! its backward pass, the chain rule of the notes.
 
-use crate::kernels::{add_scaled_at_b, axpy, matmul_a_b, matmul_a_bt_plus_bias, matmul_at_b};
+use crate::kernels::{
+    add_scaled_at_b, axpy, matmul_a_b, matmul_a_bt_plus_bias, matmul_at_b, Kernels,
+};
 use crate::{Activation, Real};
 
 /// One layer L: `n_out` neurons, each connected to all `n_in` neurons of layer L−1.
@@ -107,7 +109,8 @@ impl<T: Real> Dense<T> {
     pub fn forward_batch(&self, batch: usize, a_prev: &[T], a: &mut [T]) {
         let a = &mut a[..batch * self.n_out];
         let (w, b) = (&self.weights, &self.biases);
-        matmul_a_bt_plus_bias(batch, self.n_out, self.n_in, a_prev, w, b, a);
+        let kernels = Kernels::current();
+        matmul_a_bt_plus_bias(kernels, batch, self.n_out, self.n_in, a_prev, w, b, a);
         self.activation.apply_rows(self.n_out, a);
     }
 
@@ -136,7 +139,8 @@ impl<T: Real> Dense<T> {
         prev: Option<PrevLayer<'_, T>>,
     ) {
         let dc_dz = &dc_dz[..batch * self.n_out];
-        matmul_at_b(self.n_out, self.n_in, batch, dc_dz, a_prev, &mut grad.dc_dw);
+        let (n_out, n_in, dc_dw) = (self.n_out, self.n_in, &mut grad.dc_dw);
+        matmul_at_b(Kernels::current(), n_out, n_in, batch, dc_dz, a_prev, dc_dw);
         self.bias_gradient(dc_dz, &mut grad.dc_db);
         if let Some(prev) = prev {
             self.propagate(batch, dc_dz, prev);
@@ -164,6 +168,7 @@ impl<T: Real> Dense<T> {
         let (n_out, n_in) = (self.n_out, self.n_in);
         let w = &mut self.weights;
         add_scaled_at_b(
+            Kernels::current(),
             -eta,
             n_out,
             n_in,
@@ -179,7 +184,7 @@ impl<T: Real> Dense<T> {
     /// The biases' part of [`Dense::sgd_step_batch`]: b ← b − η·∂C/∂b.
     pub(crate) fn sgd_step_biases(&mut self, dc_dz: &[T], eta: T, scratch: &mut LayerGradient<T>) {
         self.bias_gradient(dc_dz, &mut scratch.dc_db);
-        axpy(-eta, &scratch.dc_db, &mut self.biases);
+        axpy(Kernels::current(), -eta, &scratch.dc_db, &mut self.biases);
     }
 
     /// ∂C/∂b_j = Σ_samples ∂C/∂z_j, the column sums of Δ, in sample order.
@@ -196,6 +201,7 @@ impl<T: Real> Dense<T> {
     fn propagate(&self, batch: usize, dc_dz: &[T], prev: PrevLayer<'_, T>) {
         let dc_dz_prev = &mut prev.dc_dz[..batch * self.n_in];
         matmul_a_b(
+            Kernels::current(),
             batch,
             self.n_in,
             self.n_out,

@@ -115,7 +115,7 @@ mod estimator;
 // augmentation, checkpoints.
 pub mod train;
 
-// The fast kernels (dense, sparse, threads); only the thread count is public.
+// The fast kernels (dense, sparse, threads); public: which set runs, and the thread count.
 mod kernels;
 
 // Looking inside: your own digit, statistics, pictures and the worked example.
@@ -135,7 +135,7 @@ pub use dropout::Dropout;
 pub use error::{Error, Result};
 pub use estimator::{Mlp, Model, Prediction, TargetValue};
 pub use init::Init;
-pub use kernels::{set_threads, threads, GEMM_THRESHOLD};
+pub use kernels::{set_threads, threads, Kernels, GEMM_THRESHOLD, KERNELS_VARIABLE};
 pub use layer::{Dense, LayerGradient};
 pub use network::{argmax, Gradient, Network};
 pub use real::Real;

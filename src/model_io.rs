@@ -380,7 +380,7 @@ pub fn read_at_most(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
 
 /// "16 MiB", or the bytes when not a whole number of MiB.
 fn mib(bytes: u64) -> String {
-    if bytes % (1 << 20) == 0 {
+    if bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {
         format!("{bytes} bytes")

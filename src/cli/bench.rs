@@ -1,7 +1,7 @@
 //! `backprop bench`: how long a training epoch takes here, for any configuration.
 
 use super::{network_args::NetworkArgs, optim_args::OptimArgs, recipe::Preset};
-use backprop::{train, Mnist, Monitor, Network, TrainConfig};
+use backprop::{train, Kernels, Mnist, Monitor, Network, TrainConfig};
 use clap::Args;
 use serde_json::json;
 use std::io::Write;
@@ -74,6 +74,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "cost": arch.cost,
             "optimizer": recipe.optimizer.method.name(),
             "batch_size": args.batch_size,
+            "kernels": Kernels::current().name(),
+            "threads": backprop::threads(),
             "epoch_seconds": per_epoch,
             "best_seconds": best,
             "median_seconds": median,
@@ -83,11 +85,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         writeln!(
             out,
-            "{} ({}, {}), batch {}: best {:.4} s/epoch, median {:.4} s, {:.0} samples/s over {} epochs of {} images",
+            "{} ({}, {}), batch {}, {} kernels: best {:.4} s/epoch, median {:.4} s, {:.0} samples/s over {} epochs of {} images",
             arch.sizes_string(),
             arch.cost,
             recipe.optimizer.method,
             args.batch_size,
+            Kernels::current(),
             best,
             median,
             n / best,

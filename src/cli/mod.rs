@@ -80,6 +80,8 @@ impl Cli {
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // A bad BACKPROP_KERNELS is an error before any work, whatever the command.
+    backprop::Kernels::from_env()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = match cli.threads {
         Some(0) => anyhow::bail!("--threads must be at least 1"),

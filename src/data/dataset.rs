@@ -1,7 +1,7 @@
 //! A dataset: features, and class labels (classification) or real-valued targets (regression),
 //! and how mini-batches are cut from it.
 
-use crate::kernels::scale_bytes;
+use crate::kernels::{scale_bytes, Kernels};
 use crate::train::sparse::SparseImages;
 use crate::{Error, Real, Result};
 use std::sync::OnceLock;
@@ -309,8 +309,9 @@ impl Dataset {
                 // p · (1/255): within an ulp of p/255, exactly 0 and 1 at the ends, and a
                 // multiplication vectorises where a division would be the bottleneck.
                 let scale = T::ONE / T::from_f64(255.0);
+                let kernels = Kernels::current();
                 let convert = |(row, &i): (&mut [T], &usize)| {
-                    scale_bytes(&pixels[i * n..(i + 1) * n], scale, row);
+                    scale_bytes(kernels, &pixels[i * n..(i + 1) * n], scale, row);
                 };
                 // Large batches share the rows among the threads (the same numbers either way).
                 if crate::kernels::threads() > 1 && indices.len() >= 64 {
@@ -349,8 +350,11 @@ impl Dataset {
             let n = self.n_inputs;
             for &i in indices {
                 for offset in (i * n..(i + 1) * n).step_by(64) {
-                    // SAFETY: a prefetch never faults, and the address is inside `pixels`.
-                    unsafe { _mm_prefetch::<_MM_HINT_T0>(pixels.as_ptr().add(offset).cast()) };
+                    // wrapping_add: `indices` are the caller's, and an address outside the
+                    // vector made by `add` would be undefined behaviour.
+                    let at = pixels.as_ptr().wrapping_add(offset);
+                    // SAFETY: a prefetch is only a hint: it never faults, whatever the address.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast()) };
                 }
             }
         }

@@ -1,11 +1,19 @@
-//! The f32 kernels of [`super`] written with AVX2 and FMA intrinsics, so the tile of partial sums
-//! provably lives in registers (the portable versions leave LLVM free to spill it to the stack,
-//! which it does). Same tiles, same order of summation as the portable kernels' structure;
-//! results differ from them only by FMA's single rounding.
+//! The dense f32 kernels (see `dense.rs`) written with AVX2 and FMA intrinsics, so the tile of
+//! partial sums provably lives in registers (plain Rust leaves LLVM free to spill it to the
+//! stack, which it does). Every result is the one `portable.rs` computes, bit for bit: the same
+//! partial sums, added in the same order, by the same fused multiply-adds.
+//!
+//! Every function here is `unsafe` for one reason besides its bounds: it must only run on a CPU
+//! with AVX2 and FMA. The private helpers are `#[inline(always)]` into the public entry points,
+//! which are compiled for those features and called only after [`super::Kernels::checked`].
 
+use super::dense::Start;
 use std::arch::x86_64::*;
 
 /// Sums the 8 lanes of `v` pairwise in a fixed order: (0+4, 1+5, 2+6, 3+7), then (0+2, 1+3), then 0+1.
+///
+/// # Safety
+/// The CPU must have AVX2 (as for every helper here).
 #[inline(always)]
 unsafe fn reduce(v: __m256) -> f32 {
     let s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
@@ -16,6 +24,9 @@ unsafe fn reduce(v: __m256) -> f32 {
 
 /// [`reduce`] for 8 vectors at once, lane by lane: lane j of the result is `reduce` of the
 /// vector made of lane j of `p[0]` … `p[7]`, the same additions in the same order.
+///
+/// # Safety
+/// The CPU must have AVX2.
 #[inline(always)]
 pub(super) unsafe fn reduce_lanes(p: [__m256; 8]) -> __m256 {
     let s4: [__m256; 4] = std::array::from_fn(|l| _mm256_add_ps(p[l], p[l + 4]));
@@ -26,6 +37,9 @@ pub(super) unsafe fn reduce_lanes(p: [__m256; 8]) -> __m256 {
 /// [`reduce`] of each of the 8 vectors `a[0..4]`, `b[0..4]` at once, with the same additions:
 /// lane j of the result is `reduce(a[j])`, lane 4 + j is `reduce(b[j])`. (Eight horizontal sums
 /// one by one take three times the instructions.)
+///
+/// # Safety
+/// The CPU must have AVX2.
 #[inline(always)]
 unsafe fn reduce_2x4(a: [__m256; 4], b: [__m256; 4]) -> __m256 {
     // Lanes l and l + 4 of each vector: (a_j, 0+4 … 3+7 | b_j, 0+4 … 3+7).
@@ -49,18 +63,11 @@ unsafe fn reduce_2x4(a: [__m256; 4], b: [__m256; 4]) -> __m256 {
     )
 }
 
-/// What each result of [`a_bt`] starts from before the dot product is added.
-#[derive(Clone, Copy, Debug)]
-pub enum Start<'a> {
-    /// c = a · bᵀ.
-    Zero,
-    /// c += a · bᵀ.
-    C,
-    /// c = bias + a · bᵀ, bias[j] on every row: a layer's weighted inputs z = W·a + b.
-    Bias(&'a [f32]),
-}
-
 /// A MR×NR tile of c = a·bᵀ (a m×k, b n×k, both row-major), rows i0.., columns j0...
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA; rows i0..i0 + MR of a and j0..j0 + NR of b must be in the
+/// slices (k values each), and the tile in c (row stride n).
 #[inline(always)]
 unsafe fn dot_tile<const MR: usize, const NR: usize>(
     k: usize,
@@ -69,7 +76,7 @@ unsafe fn dot_tile<const MR: usize, const NR: usize>(
     c: &mut [f32],
     n: usize,
     (i0, j0): (usize, usize),
-    start: Start<'_>,
+    start: Start<'_, f32>,
 ) {
     let ap: [*const f32; MR] = std::array::from_fn(|i| a.as_ptr().add((i0 + i) * k));
     let bp: [*const f32; NR] = std::array::from_fn(|j| b.as_ptr().add((j0 + j) * k));
@@ -125,14 +132,14 @@ unsafe fn dot_tile<const MR: usize, const NR: usize>(
 /// # Safety
 /// The CPU must have AVX2 and FMA, and the slices must hold m×k, n×k and m×n elements.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn a_bt(
+pub(super) unsafe fn a_bt(
     m: usize,
     n: usize,
     k: usize,
     a: &[f32],
     b: &[f32],
     c: &mut [f32],
-    start: Start<'_>,
+    start: Start<'_, f32>,
 ) {
     macro_rules! tile {
         ($mr:literal, $nr:literal, $i:expr, $j:expr) => {
@@ -175,6 +182,10 @@ struct Columns {
 impl Columns {
     /// Register h's 8 values from `p` on (the masked lanes read as 0, and nothing outside the
     /// mask is touched).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2; the 8·NC values from `p` (those the mask keeps, if MASKED)
+    /// must be readable.
     #[inline(always)]
     unsafe fn load<const NC: usize, const MASKED: bool>(&self, p: *const f32, h: usize) -> __m256 {
         if MASKED && h + 1 == NC {
@@ -185,6 +196,9 @@ impl Columns {
     }
 
     /// Stores register h's lanes from `p` on, the masked ones only.
+    ///
+    /// # Safety
+    /// As [`Columns::load`], for writing.
     #[inline(always)]
     unsafe fn store<const NC: usize, const MASKED: bool>(&self, p: *mut f32, h: usize, v: __m256) {
         if MASKED && h + 1 == NC {
@@ -199,6 +213,10 @@ impl Columns {
 /// k×n: NC registers per row, summing over p in order. With `alpha`, c += alpha · (A · b)
 /// instead, summed into c term by term: c_ij ← fma(alpha · A(i, p), b_pj, c_ij) for p in order
 /// (with alpha = 1 the product alpha · A(i, p), which would be exact, is left out).
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA; A's rows i0..i0 + MR (k values each, by the strides), b's
+/// columns `cols` of its k rows, and c's rows i0..i0 + MR at `cols` must be in the slices.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn rows_tile<const MR: usize, const NC: usize, const MASKED: bool>(
@@ -236,6 +254,9 @@ unsafe fn rows_tile<const MR: usize, const NC: usize, const MASKED: bool>(
 
 /// acc[r] ← fma(scale(A(i0 + r, p)), b_p (the columns of `cols`), acc[r]) for p = 0 … k − 1,
 /// in order.
+///
+/// # Safety
+/// As [`rows_tile`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn sum_terms<const MR: usize, const NC: usize, const MASKED: bool>(
@@ -268,7 +289,7 @@ unsafe fn sum_terms<const MR: usize, const NC: usize, const MASKED: bool>(
 /// The CPU must have AVX2 and FMA, and the slices must hold every element those indices reach.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn rows(
+pub(super) unsafe fn rows(
     m: usize,
     n: usize,
     k: usize,

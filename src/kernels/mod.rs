@@ -1,35 +1,258 @@
-//! The three matrix products of a dense layer, on row-major slices.
+//! The fast kernels, and the one door they are chosen through.
 //!
-//! A mini-batch of activations is a `batch × n` row-major matrix (one sample per row); a
-//! layer's weights are `n_out × n_in` (row j holds w_j·). With those layouts:
+//! A [`Kernels`] value names a set of kernels: [`Kernels::Portable`] (plain Rust, every target),
+//! [`Kernels::Avx2`] (x86-64 with AVX2 and FMA), [`Kernels::Avx512`] (x86-64 with AVX-512). It
+//! is chosen once per process — the best the CPU has, or what the environment variable
+//! `BACKPROP_KERNELS` (`auto`, `portable`, `avx2`, `avx512`) says — and handed to every kernel
+//! that runs; nothing else asks the CPU what it has. [`Kernels::install`] runs a closure with
+//! another set on the calling thread, which is how the tests run every set on one machine.
 //!
-//! ```text
-//! forward          Z      = A_prev · Wᵀ        (batch × n_out)   matmul_a_bt
-//! weight gradient  ∂C/∂W  = Δᵀ · A_prev        (n_out × n_in)    matmul_at_b
-//! input gradient   ∂C/∂A  = Δ · W              (batch × n_in)    matmul_a_b
-//! ```
+//! Every set computes the same numbers, bit for bit: each sum is taken in one order fixed by the
+//! sizes of the product (never by the width of a register, the number of threads or the size of
+//! a cache), with the same fused multiply-adds, and the elementwise passes are the same Rust code
+//! compiled for each set (Rust never fuses a·b + c by itself). So the same seed gives the same
+//! model whichever set runs.
 //!
-//! At the sizes of small networks and mini-batches (the notes' layer 1 is a 10×784 by 784×16
-//! product) a general-purpose GEMM spends more time packing and dispatching than multiplying.
-//! So for f32 on x86-64 CPUs with AVX2 and FMA, small products go to the kernels in `avx2.rs`,
-//! which work straight on the row-major data with a tile of results held in registers:
-//!
-//! - `matmul_a_bt` computes each result as a dot product of two contiguous rows, a 2×4 tile of
-//!   them at a time, each with 8 partial sums (one register) added pairwise at the end.
-//! - `matmul_at_b` and `matmul_a_b` compute each result row as a sum of scaled rows of B, 16
-//!   columns and 6 rows at a time (the last columns 8 at a time, then the rest under a mask).
-//!
-//! Everything else — f64 (gradient checks), other CPUs (`gemm` has NEON kernels, for example),
-//! and products above [`GEMM_THRESHOLD`] multiply-adds — goes to the `gemm` crate, its result
-//! cut into one block of rows or columns per thread, on up to [`threads()`] threads (one unless
-//! [`set_threads`] says otherwise; the threads are the spinning team of `team.rs`). Either way
-//! every sum is taken in an order fixed by the matrix sizes, whatever the number of threads
-//! (they share out blocks of the result, never the terms of one sum, and `gemm` is never asked
-//! for a sum longer than `K_BLOCK` terms, which it would cut by the shape of the block), so
-//! results are reproducible bit for bit on a given machine.
+//! The files: `dense.rs` (the three products of a dense layer and the elementwise passes, with
+//! the choice of kernel for each size), `portable.rs` (every product in plain Rust, the
+//! reference for the others), `avx2.rs` and `avx512.rs` (the same products with intrinsics),
+//! `sparse.rs` (the first layer's products over the non-zero inputs, with `avx2_sparse.rs` and
+//! `avx512_sparse.rs`), `team.rs` (the threads that share out large products).
 
-use crate::Real;
+use crate::{Error, Real, Result};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx2_sparse;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod avx512_sparse;
+mod dense;
+mod portable;
+pub(crate) mod sparse;
+mod team;
+
+pub use dense::GEMM_THRESHOLD;
+pub(crate) use dense::{
+    add_scaled_at_b, axpy, matmul_a_b, matmul_a_bt, matmul_a_bt_plus_bias, matmul_at_b, scale_bytes,
+};
+
+/// A set of kernels: which code computes the products, the sparse first layer, the elementwise
+/// passes and Adam's update. All sets give the same bits; they differ in speed and in the CPUs
+/// that can run them. The lowercase name is the value of `BACKPROP_KERNELS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernels {
+    /// Plain Rust that the compiler vectorises: runs on every target (ARM included).
+    Portable,
+    /// x86-64 intrinsics for AVX2 and FMA (Intel since 2013, AMD since 2015).
+    Avx2,
+    /// x86-64 intrinsics for AVX-512 (F, BW, DQ, VL).
+    Avx512,
+}
+
+/// The environment variable that chooses the kernels.
+pub const KERNELS_VARIABLE: &str = "BACKPROP_KERNELS";
+
+thread_local! {
+    /// The set [`Kernels::install`] put on this thread, if any.
+    static INSTALLED: Cell<Option<Kernels>> = const { Cell::new(None) };
+}
+
+impl Kernels {
+    /// Every set, slowest first.
+    pub const ALL: [Kernels; 3] = [Kernels::Portable, Kernels::Avx2, Kernels::Avx512];
+
+    /// The name used in `BACKPROP_KERNELS` and in `backprop bench --json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernels::Portable => "portable",
+            Kernels::Avx2 => "avx2",
+            Kernels::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this CPU can run the set (asked once per process).
+    pub fn is_supported(self) -> bool {
+        static SUPPORTED: OnceLock<[bool; 3]> = OnceLock::new();
+        let supported = SUPPORTED.get_or_init(|| Kernels::ALL.map(detect));
+        supported[self as usize]
+    }
+
+    /// The sets this CPU can run, slowest first.
+    pub fn supported() -> Vec<Kernels> {
+        Kernels::ALL
+            .into_iter()
+            .filter(|k| k.is_supported())
+            .collect()
+    }
+
+    /// The fastest set this CPU can run: what `auto` means.
+    pub fn best() -> Kernels {
+        *Kernels::supported()
+            .last()
+            .expect("portable runs everywhere")
+    }
+
+    /// The set named `name` (`auto` for [`Kernels::best`]), or a one-line error if there is no
+    /// such set or this CPU cannot run it.
+    pub fn from_name(name: &str) -> Result<Kernels> {
+        let error = |reason: String| Error::Kernels {
+            value: name.to_string(),
+            reason,
+        };
+        if name == "auto" {
+            return Ok(Kernels::best());
+        }
+        let Some(kernels) = Kernels::ALL.into_iter().find(|k| k.name() == name) else {
+            return Err(error(
+                "no such kernel set; expected auto, portable, avx2 or avx512".into(),
+            ));
+        };
+        if !kernels.is_supported() {
+            let has: Vec<&str> = Kernels::supported().iter().map(|k| k.name()).collect();
+            return Err(error(format!(
+                "this CPU cannot run it (it can run {})",
+                has.join(", ")
+            )));
+        }
+        Ok(kernels)
+    }
+
+    /// The process's set: `BACKPROP_KERNELS` if it is set (read once), else [`Kernels::best`];
+    /// an error if the variable names no set this CPU can run. Training calls this before any
+    /// work, and so does the command-line tool.
+    pub fn from_env() -> Result<Kernels> {
+        static CHOSEN: OnceLock<std::result::Result<Kernels, (String, String)>> = OnceLock::new();
+        let chosen = CHOSEN.get_or_init(|| match std::env::var(KERNELS_VARIABLE) {
+            Err(_) => Ok(Kernels::best()),
+            Ok(name) => Kernels::from_name(name.trim()).map_err(|e| match e {
+                Error::Kernels { value, reason } => (value, reason),
+                other => (name, other.to_string()),
+            }),
+        });
+        chosen
+            .clone()
+            .map_err(|(value, reason)| Error::Kernels { value, reason })
+    }
+
+    /// The set the kernels called from this thread use: the one [`Kernels::install`]ed here,
+    /// else the process's ([`Kernels::from_env`]; where that is an error, which training and
+    /// the command-line tool report before they start, [`Kernels::best`]).
+    pub fn current() -> Kernels {
+        INSTALLED
+            .get()
+            .unwrap_or_else(|| Kernels::from_env().unwrap_or_else(|_| Kernels::best()))
+    }
+
+    /// Runs `f` with this set as [`Kernels::current`] on the calling thread (whatever the
+    /// environment says), then puts back the previous one; an error if the CPU cannot run it.
+    ///
+    /// Large products are shared out among threads, but which kernels compute them is decided
+    /// on the calling thread, so the whole computation runs with this set.
+    ///
+    /// ```
+    /// use backprop::Kernels;
+    /// let two = Kernels::Portable.install(|| 1 + 1)?;
+    /// assert_eq!(two, 2);
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn install<R>(self, f: impl FnOnce() -> R) -> Result<R> {
+        Kernels::from_name(self.name())?;
+        struct Restore(Option<Kernels>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                INSTALLED.set(self.0);
+            }
+        }
+        let _restore = Restore(INSTALLED.replace(Some(self)));
+        Ok(f())
+    }
+
+    /// `self`, after checking that the CPU runs it: every kernel entry point calls this before
+    /// it runs intrinsics, so no value of this public enum can reach code the CPU lacks.
+    #[inline(always)]
+    pub(crate) fn checked(self) -> Kernels {
+        assert!(
+            self.is_supported(),
+            "{} kernels on a CPU without them",
+            self.name()
+        );
+        self
+    }
+}
+
+impl std::fmt::Display for Kernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether the CPU has what `kernels` need.
+fn detect(kernels: Kernels) -> bool {
+    match kernels {
+        Kernels::Portable => true,
+        #[cfg(target_arch = "x86_64")]
+        Kernels::Avx2 => {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        }
+        #[cfg(target_arch = "x86_64")]
+        Kernels::Avx512 => {
+            detect(Kernels::Avx2)
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => false,
+    }
+}
+
+/// Whether an x86-64 CPU has FMA, for the portable kernels (see `portable.rs`).
+#[cfg(target_arch = "x86_64")]
+fn x86_has_fma() -> bool {
+    static FMA: OnceLock<bool> = OnceLock::new();
+    *FMA.get_or_init(|| std::arch::is_x86_feature_detected!("fma"))
+}
+
+/// Runs `$body` (an expression over the named arguments) compiled for the instruction set of
+/// `$kernels`: the same Rust code, vectorised 4, 8 or 16 lanes at a time. No fused multiply-add
+/// is ever formed from a·b + c (Rust does not contract), so every set computes identical
+/// results.
+macro_rules! with_kernels {
+    ($kernels:expr, fn $name:ident<T>($($arg:ident: $ty:ty),*) $body:block) => {{
+        #[inline(always)]
+        fn body<T: Real>($($arg: $ty),*) $body
+        match $kernels.checked() {
+            #[cfg(target_arch = "x86_64")]
+            $crate::kernels::Kernels::Avx512 => {
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2")]
+                unsafe fn avx512<T: Real>($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                // SAFETY: `checked` says the CPU has AVX-512.
+                unsafe { avx512($($arg),*) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            $crate::kernels::Kernels::Avx2 => {
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2<T: Real>($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                // SAFETY: `checked` says the CPU has AVX2.
+                unsafe { avx2($($arg),*) }
+            }
+            _ => body($($arg),*),
+        }
+    }};
+}
+pub(crate) use with_kernels;
 
 /// Threads the large products may use.
 static THREADS: AtomicUsize = AtomicUsize::new(1);
@@ -45,12 +268,6 @@ pub fn set_threads(n: usize) {
 pub fn threads() -> usize {
     THREADS.load(Ordering::Relaxed)
 }
-
-#[cfg(target_arch = "x86_64")]
-mod avx2;
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod sparse;
-mod team;
 
 /// Runs `job(part)` for every part in `0..parts`, each once, on up to [`threads()`] threads at
 /// once (see `team.rs`), and returns when all are done.
@@ -119,484 +336,40 @@ pub(crate) fn as_f32_mut<T: Real>(s: &mut [T]) -> Option<&mut [f32]> {
         .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) })
 }
 
-/// Whether the f32 AVX2 kernels can run here.
-pub(crate) fn avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Above this many multiply-adds per product, `gemm`'s packing and cache blocking win. Measured
-/// with `backprop bench` (AVX2 machine of the README): the kernels here take W1 (10×784 by
-/// 784×16, 125k) from 0.117 to 0.089 s/epoch and W2 (235k) from 0.29 to 0.15, while `gemm` is
-/// faster from a batch of 100 through 784×16 (1.25M) upwards.
-pub const GEMM_THRESHOLD: usize = 1 << 19;
-
-/// `c = a · bᵀ` (or `c += a · bᵀ` when `accumulate`), with `a` m×k, `b` n×k, `c` m×n.
-pub fn matmul_a_bt<T: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    b: &[T],
-    c: &mut [T],
-    accumulate: bool,
-) {
-    let start = if accumulate { Start::C } else { Start::Zero };
-    a_bt(m, n, k, a, b, c, start);
-}
-
-/// `c = bias + a · bᵀ` (`bias[j]` added to every row), with `a` m×k, `b` n×k, `c` m×n: a dense
-/// layer's z = W·a + b for a batch. Bit for bit the rows of `c` set to `bias` followed by
-/// [`matmul_a_bt`] accumulating, without the copies where the AVX2 kernel runs.
-pub fn matmul_a_bt_plus_bias<T: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    b: &[T],
-    bias: &[T],
-    c: &mut [T],
-) {
-    assert_eq!(bias.len(), n, "one bias per column");
-    a_bt(m, n, k, a, b, c, Start::Bias(bias));
-}
-
-/// What each result of an a · bᵀ product starts from.
-#[derive(Clone, Copy)]
-enum Start<'a, T> {
-    /// c = a · bᵀ.
-    Zero,
-    /// c += a · bᵀ.
-    C,
-    /// c = bias + a · bᵀ.
-    Bias(&'a [T]),
-}
-
-/// c = start + a · bᵀ by the fastest kernel for the size and CPU.
-fn a_bt<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T], start: Start<T>) {
-    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
-    #[cfg(target_arch = "x86_64")]
-    if let (Some(a), Some(b), true) = (
-        as_f32(a),
-        as_f32(b),
-        m * n * k <= GEMM_THRESHOLD && avx2_fma(),
-    ) {
-        let c = as_f32_mut(c).expect("c has the type of a");
-        let start = match start {
-            Start::Zero => avx2::Start::Zero,
-            Start::C => avx2::Start::C,
-            Start::Bias(bias) => avx2::Start::Bias(as_f32(bias).expect("bias has the type of a")),
-        };
-        // SAFETY: the CPU has AVX2 and FMA; the assert above bounds the slices.
-        return unsafe { avx2::a_bt(m, n, k, a, b, c, start) };
-    }
-    if let Start::Bias(bias) = start {
-        for row in c[..m * n].chunks_exact_mut(n) {
-            row.copy_from_slice(bias);
-        }
-    }
-    gemm_a_bt(m, n, k, a, b, c, !matches!(start, Start::Zero));
-}
-
-/// `c = aᵀ · b`, with `a` k×m, `b` k×n, `c` m×n.
-pub fn matmul_at_b<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T]) {
-    assert!(a.len() >= k * m && b.len() >= k * n && c.len() >= m * n);
-    products(m, n, k, a, (1, m), b, c, None);
-}
-
-/// `c += alpha · (aᵀ · b)`, with `a` k×m, `b` k×n, `c` m×n. Plain gradient descent uses it to
-/// step a layer's weights by −η·∂C/∂w = −η·Δᵀ·A without writing the gradient out.
-///
-/// For small f32 products on CPUs with AVX2 and FMA, each of the k terms is summed straight
-/// into c, in order: c_ij ← fma(alpha·a_pi, b_pj, c_ij) for p = 0, 1, … (for a layer: one step
-/// per sample, w ← w + (−η·δ)·aᵀ, the textbook's sum over the mini-batch taken into w), so
-/// nothing but c is read or written. Elsewhere (f64, or above [`GEMM_THRESHOLD`]) it is
-/// [`matmul_at_b`] into `scratch` followed by [`axpy`]. The two round differently, by an ulp or
-/// so per step.
-#[allow(clippy::too_many_arguments)]
-pub fn add_scaled_at_b<T: Real>(
-    alpha: T,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    b: &[T],
-    c: &mut [T],
-    scratch: &mut [T],
-) {
-    assert!(a.len() >= k * m && b.len() >= k * n && c.len() >= m * n);
-    products(m, n, k, a, (1, m), b, c, Some((alpha, scratch)));
-}
-
-/// `c = a · b`, with `a` m×k, `b` k×n, `c` m×n.
-pub fn matmul_a_b<T: Real>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T]) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    products(m, n, k, a, (k, 1), b, c, None);
-}
-
-/// c = A · b, where A(i, p) = a[i·a_rs + p·a_cs], by the fastest kernel for the size and CPU;
-/// with `add_scaled` = (alpha, scratch), c += alpha · (A · b) instead (see [`add_scaled_at_b`]
-/// for how each kernel rounds it).
-#[allow(clippy::too_many_arguments)]
-fn products<T: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    strides: (usize, usize),
-    b: &[T],
-    c: &mut [T],
-    add_scaled: Option<(T, &mut [T])>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if let (Some(a), Some(b), true) = (
-        as_f32(a),
-        as_f32(b),
-        m * n * k <= GEMM_THRESHOLD && avx2_fma(),
-    ) {
-        let c = as_f32_mut(c).expect("c has the type of a");
-        let Some((alpha, scratch)) = add_scaled else {
-            // SAFETY: the CPU has AVX2 and FMA; the callers' asserts bound the slices.
-            return unsafe { avx2::rows(m, n, k, a, strides, b, c, None) };
-        };
-        let alpha = as_f32(std::slice::from_ref(&alpha)).expect("alpha has the type of a")[0];
-        let scratch = as_f32_mut(scratch).expect("scratch has the type of a");
-        if scratch.len() < m * k {
-            // SAFETY: as above.
-            return unsafe { avx2::rows(m, n, k, a, strides, b, c, Some(alpha)) };
-        }
-        // alpha · A once, m × k, rather than once for every 16 columns of c: the same products.
-        let (a_rs, a_cs) = strides;
-        for (i, row) in scratch[..m * k].chunks_exact_mut(k).enumerate() {
-            for (p, v) in row.iter_mut().enumerate() {
-                *v = alpha * a[i * a_rs + p * a_cs];
-            }
-        }
-        // SAFETY: as above; the scaled A is m × k, row-major.
-        return unsafe { avx2::rows(m, n, k, scratch, (k, 1), b, c, Some(1.0)) };
-    }
-    match add_scaled {
-        None => gemm_general(m, n, k, a, strides, b, c),
-        Some((alpha, scratch)) => {
-            gemm_general(m, n, k, a, strides, b, scratch);
-            axpy(alpha, &scratch[..m * n], &mut c[..m * n]);
-        }
-    }
-}
-
-/// Runs `$body` (an expression over the named arguments) compiled for AVX2, where the CPU has
-/// it, or for the baseline CPU. No FMA is enabled: Rust never fuses a·b + c by itself, so both
-/// versions compute identical results; the AVX2 one only does it 8 lanes at a time.
-macro_rules! with_avx2 {
-    (fn $name:ident<T>($($arg:ident: $ty:ty),*) $body:block) => {
-        #[inline(always)]
-        fn body<T: Real>($($arg: $ty),*) $body
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            #[target_feature(enable = "avx2")]
-            unsafe fn avx2<T: Real>($($arg: $ty),*) {
-                body($($arg),*)
-            }
-            // SAFETY: the CPU has AVX2.
-            return unsafe { avx2($($arg),*) };
-        }
-        body($($arg),*)
-    };
-}
-pub(crate) use with_avx2;
-
-/// `y += alpha · x`, element by element.
-pub fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
-    with_avx2!(
-        fn axpy<T>(alpha: T, x: &[T], y: &mut [T]) {
-            for (y, &x) in y.iter_mut().zip(x) {
-                *y += alpha * x;
-            }
-        }
-    );
-}
-
-/// `dst[i] = src[i] · scale`: bytes to numbers (pixels to inputs).
-pub fn scale_bytes<T: Real>(src: &[u8], scale: T, dst: &mut [T]) {
-    with_avx2!(
-        fn scale_bytes<T>(src: &[u8], scale: T, dst: &mut [T]) {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = T::from_u8(s) * scale;
-            }
-        }
-    );
-}
-
-/// The longest sum `gemm` is asked for in one call: longer ones are cut into equal blocks of at
-/// most this many terms, each block a call that adds to the result of the one before.
-///
-/// Inside one call `gemm` may itself cut the sum into blocks, and how depends on the shape of
-/// the result (below 65×65 it uses blocks of 512, above it equal blocks of at least 512). With
-/// every call's sum at most 512 terms long, no call cuts it further, so every element of the
-/// result is the same chain of multiply-adds whatever the shape of the part of the result a
-/// call computes: cutting a product into parts for threads cannot change a bit.
-const K_BLOCK: usize = 512;
-
-/// dst (+)= L · R on this thread, with L(i, p) = l[i·l_rs + p·l_cs], R(p, j) = r[p·r_rs + j·r_cs]
-/// and dst(i, j) = dst[i·dst_rs + j]: `m`×`n` results, sums of `k` terms cut by [`K_BLOCK`].
-///
-/// # Safety
-/// Every element those formulas reach must be in bounds, and nobody else may use dst's.
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_on_this_thread<T: Real>(
-    (m, n, k): (usize, usize, usize),
-    dst: *mut T,
-    dst_rs: usize,
-    accumulate: bool,
-    (l, l_rs, l_cs): (*const T, usize, usize),
-    (r, r_rs, r_cs): (*const T, usize, usize),
-) {
-    let blocks = k.div_ceil(K_BLOCK).max(1);
-    for block in 0..blocks {
-        let terms = part_start(k, blocks, 1, block)..part_start(k, blocks, 1, block + 1);
-        // SAFETY: within the caller's bounds.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                terms.len(),
-                dst,
-                1,
-                dst_rs as isize,
-                accumulate || block > 0,
-                l.add(terms.start * l_cs),
-                l_cs as isize,
-                l_rs as isize,
-                r.add(terms.start * r_rs),
-                r_cs as isize,
-                r_rs as isize,
-                T::ONE,
-                T::ONE,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
-    }
-}
-
-/// How many parts of at least `align` rows (or columns) `len` of them are cut into: one per
-/// thread, for products large enough to share.
-fn parts_for(len: usize, align: usize) -> usize {
-    threads().min(len / align).max(1)
-}
-
-/// `matmul_a_bt` by the `gemm` crate, the rows of `c` shared out among [`threads()`] threads.
-pub fn gemm_a_bt<T: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    b: &[T],
-    c: &mut [T],
-    accumulate: bool,
-) {
-    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
-    // gemm's micro-kernel computes 16 rows at a time for f32 (8 for f64).
-    let parts = parts_for(m, 16);
-    let c = Parts::new(&mut c[..m * n]);
-    let part = |p: usize| {
-        let rows = part_start(m, parts, 16, p)..part_start(m, parts, 16, p + 1);
-        // SAFETY: the assert bounds every index: a[i*k + p], b[j*k + p], c[i*n + j]; each part
-        // writes its own rows of c.
-        unsafe {
-            gemm_on_this_thread(
-                (rows.len(), n, k),
-                c.as_mut_ptr().add(rows.start * n),
-                n,
-                accumulate,
-                (a.as_ptr().add(rows.start * k), k, 1),
-                (b.as_ptr(), 1, k),
-            );
-        }
-    };
-    for_each_part(parts, &part);
-}
-
-/// c = A · b by the `gemm` crate, where A(i, p) = a[i·a_rs + p·a_cs] and b is k×n, the columns
-/// of `c` shared out among [`threads()`] threads.
-fn gemm_general<T: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    (a_rs, a_cs): (usize, usize),
-    b: &[T],
-    c: &mut [T],
-) {
-    assert!(m == 0 || k == 0 || a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
-    assert!(b.len() >= k * n && c.len() >= m * n);
-    let parts = parts_for(n, 16);
-    let c = Parts::new(&mut c[..m * n]);
-    let part = |p: usize| {
-        let columns = part_start(n, parts, 16, p)..part_start(n, parts, 16, p + 1);
-        // SAFETY: the asserts bound every index: a[i*a_rs + p*a_cs], b[p*n + j], c[i*n + j];
-        // each part writes its own columns of c.
-        unsafe {
-            gemm_on_this_thread(
-                (m, columns.len(), k),
-                c.as_mut_ptr().add(columns.start),
-                n,
-                false,
-                (a.as_ptr(), a_rs, a_cs),
-                (b.as_ptr().add(columns.start), n, 1),
-            );
-        }
-    };
-    for_each_part(parts, &part);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The products written as the textbook sums, the oracle for the gemm calls.
-    fn reference(
-        m: usize,
-        n: usize,
-        k: usize,
-        a: impl Fn(usize, usize) -> f64,
-        b: impl Fn(usize, usize) -> f64,
-    ) -> Vec<f64> {
-        let mut c = vec![0.0; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                c[i * n + j] = (0..k).map(|p| a(i, p) * b(p, j)).sum();
-            }
+    #[test]
+    fn names_and_choices() {
+        for k in Kernels::ALL {
+            assert_eq!(
+                Kernels::from_name(k.name()).ok(),
+                k.is_supported().then_some(k)
+            );
         }
-        c
-    }
-
-    fn close(x: &[f64], y: &[f64]) {
-        assert_eq!(x.len(), y.len());
-        for (a, b) in x.iter().zip(y) {
-            assert!((a - b).abs() <= 1e-12 + 1e-12 * b.abs(), "{a} vs {b}");
-        }
+        assert!(Kernels::Portable.is_supported());
+        assert_eq!(Kernels::from_name("auto").unwrap(), Kernels::best());
+        let err = Kernels::from_name("sse9").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "BACKPROP_KERNELS=\"sse9\": no such kernel set; expected auto, portable, avx2 or avx512"
+        );
     }
 
     #[test]
-    fn f32_kernels_match_the_textbook_sums() {
-        // Sizes that exercise every tile remainder (rows of 1–6, 16-column chunks plus a tail,
-        // dot products of 8-lane chunks plus a tail) and both sides of GEMM_THRESHOLD.
-        let mut rng = crate::Rng::new(12);
-        for &(m, n, k) in &[
-            (1, 1, 1),
-            (10, 16, 784),
-            (10, 30, 784),
-            (7, 19, 13),
-            (3, 33, 17),
-            (5, 10, 16),
-            (200, 100, 40),
-        ] {
-            let f = |rng: &mut crate::Rng, len: usize| -> Vec<f32> {
-                (0..len).map(|_| rng.normal() as f32).collect()
-            };
-            let (a, bt, b, at) = (
-                f(&mut rng, m * k),
-                f(&mut rng, n * k),
-                f(&mut rng, k * n),
-                f(&mut rng, k * m),
-            );
-            // f32 sums of k products of N(0,1) numbers: error a few ulps of sqrt(k).
-            let check = |c: &[f32], expected: Vec<f64>| {
-                for (x, y) in c.iter().zip(&expected) {
-                    assert!(
-                        (*x as f64 - y).abs() <= 1e-5 * (k as f64).sqrt(),
-                        "{x} vs {y} for {m}×{n}×{k}"
-                    );
-                }
-            };
-            let g = |v: &[f32], i: usize| v[i] as f64;
-            let mut c = vec![f32::NAN; m * n];
-            matmul_a_bt(m, n, k, &a, &bt, &mut c, false);
-            check(
-                &c,
-                reference(m, n, k, |i, p| g(&a, i * k + p), |p, j| g(&bt, j * k + p)),
-            );
-            let mut c2 = vec![1.0f32; m * n];
-            matmul_a_bt(m, n, k, &a, &bt, &mut c2, true);
-            for (x, y) in c2.iter().zip(&c) {
-                assert_eq!(*x, 1.0 + *y);
-            }
-            let bias = f(&mut rng, n);
-            let mut c3 = vec![f32::NAN; m * n];
-            matmul_a_bt_plus_bias(m, n, k, &a, &bt, &bias, &mut c3);
-            for (i, row) in c3.chunks_exact(n).enumerate() {
-                for (j, x) in row.iter().enumerate() {
-                    assert_eq!(*x, bias[j] + c[i * n + j], "{m}×{n}×{k}");
-                }
-            }
-            let mut c = vec![f32::NAN; m * n];
-            matmul_at_b(m, n, k, &at, &b, &mut c);
-            check(
-                &c,
-                reference(m, n, k, |i, p| g(&at, p * m + i), |p, j| g(&b, p * n + j)),
-            );
-            let mut c = vec![f32::NAN; m * n];
-            matmul_a_b(m, n, k, &a, &b, &mut c);
-            check(
-                &c,
-                reference(m, n, k, |i, p| g(&a, i * k + p), |p, j| g(&b, p * n + j)),
-            );
-        }
-    }
-
-    #[test]
-    fn products_match_the_textbook_sums() {
-        let mut rng = crate::Rng::new(11);
-        for &(m, n, k) in &[
-            (1, 1, 1),
-            (3, 5, 7),
-            (10, 16, 784),
-            (17, 9, 33),
-            (5, 40, 3),
-            (128, 256, 784),
-        ] {
-            let a: Vec<f64> = (0..m * k).map(|_| rng.normal()).collect();
-            let bt: Vec<f64> = (0..n * k).map(|_| rng.normal()).collect(); // n×k
-            let b: Vec<f64> = (0..k * n).map(|_| rng.normal()).collect(); // k×n
-            let at: Vec<f64> = (0..k * m).map(|_| rng.normal()).collect(); // k×m
-
-            let mut c = vec![f64::NAN; m * n];
-            matmul_a_bt(m, n, k, &a, &bt, &mut c, false);
-            close(
-                &c,
-                &reference(m, n, k, |i, p| a[i * k + p], |p, j| bt[j * k + p]),
-            );
-
-            let mut c = vec![f64::NAN; m * n];
-            matmul_at_b(m, n, k, &at, &b, &mut c);
-            close(
-                &c,
-                &reference(m, n, k, |i, p| at[p * m + i], |p, j| b[p * n + j]),
-            );
-
-            let mut c = vec![f64::NAN; m * n];
-            matmul_a_b(m, n, k, &a, &b, &mut c);
-            close(
-                &c,
-                &reference(m, n, k, |i, p| a[i * k + p], |p, j| b[p * n + j]),
-            );
-
-            let mut c = vec![1.0; m * n];
-            matmul_a_bt(m, n, k, &a, &bt, &mut c, true);
-            let expected: Vec<f64> = reference(m, n, k, |i, p| a[i * k + p], |p, j| bt[j * k + p])
-                .into_iter()
-                .map(|v| v + 1.0)
-                .collect();
-            close(&c, &expected);
+    fn install_sets_the_threads_kernels_and_puts_them_back() {
+        let before = Kernels::current();
+        let inside = Kernels::Portable
+            .install(|| {
+                let nested = Kernels::best().install(Kernels::current).unwrap();
+                (Kernels::current(), nested)
+            })
+            .unwrap();
+        assert_eq!(inside, (Kernels::Portable, Kernels::best()));
+        assert_eq!(Kernels::current(), before);
+        for k in Kernels::ALL.into_iter().filter(|k| !k.is_supported()) {
+            assert!(k.install(|| ()).is_err());
         }
     }
 }

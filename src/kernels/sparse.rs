@@ -1,55 +1,41 @@
-//! The first layer's two products when most inputs are zero (see [`crate::train::sparse::SparseImages`]),
-//! with AVX2 and FMA: only the non-zero inputs are read, and every result is the one the dense
-//! kernels of `avx2.rs` compute, bit for bit.
+//! The first layer's two products when most inputs are zero (see
+//! [`crate::train::sparse::SparseImages`]): only the non-zero inputs are read, and every result
+//! is the one the dense kernels compute, bit for bit, whichever [`Kernels`] run.
 //!
 //! Why the same bits: with x_k = 0 the dense kernels' step s ← fma(x_k, w, s) adds an exact
 //! zero, which leaves s as it was (s is never −0: sums start at +0, and +0 + (−0) = +0), so
 //! leaving the step out changes nothing, as long as the remaining steps keep their order. The
-//! same holds for a weight's step w ← fma(−η·δ, x_k, w), with one exception no sum can see: a
-//! weight that is exactly −0 may become +0 on the dense path and stays −0 here.
+//! dense product's 8 partial sums take the inputs k ≡ l (mod 8) in order, and the index lists
+//! each image's inputs in those 8 lanes. The same holds for a weight's step
+//! w ← fma(−η·δ, x_k, w), with one exception no sum can see: a weight that is exactly −0 may
+//! become +0 on the dense path and stays −0 here.
 //!
 //! The weights are stored input-major here, `wt[k·stride + j]` = w_jk with `stride` the number
 //! of neurons rounded up to 8 (the padding is zero): the weights leaving input k are then one
 //! contiguous run, and one input's contribution to all neurons is a few vector multiply-adds.
 
-use super::avx2::reduce_lanes;
+use super::{portable, Kernels};
 use crate::train::sparse::SparseImage;
-use std::arch::x86_64::*;
 
-/// Runs `$body` for the columns of a row of `$stride` (a multiple of 8) in blocks of 32 (4
-/// registers, `$nc` = 4), then, if that many are left, one of 16 (`$nc` = 2) and one of 8
-/// (`$nc` = 1), `$col` the block's first column. The wider the block, the fewer times a sample's
-/// entries of the index are read.
-macro_rules! column_blocks {
-    ($stride:expr, |$col:ident, $nc:ident| $body:expr) => {{
-        let mut $col = 0;
-        while $col + 32 <= $stride {
-            const $nc: usize = 4;
-            $body;
-            $col += 32;
-        }
-        if $col + 16 <= $stride {
-            const $nc: usize = 2;
-            $body;
-            $col += 16;
-        }
-        if $col < $stride {
-            const $nc: usize = 1;
-            $body;
-        }
-    }};
+/// Checks what every kernel here relies on: `stride` a multiple of 8, `wt` (n_in + 1) rows of
+/// `stride` (row n_in, the index's padding, zero), `row` at least `stride` long. Every pixel
+/// number of an image is at most its `n_inputs` (only [`crate::train::sparse::SparseImages`]
+/// makes images).
+fn check(n_inputs: usize, wt: &[f32], stride: usize, row: usize) {
+    assert!(
+        stride.is_multiple_of(8) && row >= stride,
+        "a row of {stride} weights"
+    );
+    assert!(
+        wt.len() >= (n_inputs + 1) * stride,
+        "weights for every input"
+    );
 }
 
-/// z = bias + W·x for one sample, `stride` results (`bias` and `z` are padded to `stride`):
-/// bit for bit what `avx2::a_bt` with `Start::Bias` gives for this sample's row, whose 8
-/// partial sums take the inputs k ≡ l (mod 8), in order, and are added pairwise.
-///
-/// # Safety
-/// The CPU must have AVX2 and FMA; every pixel number of `image` must be at most n_in (n_in
-/// itself is the index's padding), `wt` must hold (n_in + 1) × `stride` weights (row n_in all
-/// zero), `stride` must be a multiple of 8, and `bias` and `z` must hold `stride` values.
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn forward(
+/// z = bias + W·x for one sample, `stride` results (`bias` and `z` padded to `stride`): bit for
+/// bit the sample's row of the dense `matmul_a_bt_plus_bias`.
+pub(crate) fn forward(
+    kernels: Kernels,
     image: &SparseImage<'_>,
     table: &[f32; 256],
     wt: &[f32],
@@ -57,101 +43,49 @@ pub unsafe fn forward(
     bias: &[f32],
     z: &mut [f32],
 ) {
-    debug_assert!(stride % 8 == 0 && bias.len() >= stride && z.len() >= stride);
-    column_blocks!(stride, |col, NC| {
-        // G lanes at a time: 4·NC independent sums keep both FMA units busy, 8·NC would not
-        // fit the registers.
-        const G: usize = if NC > 2 { 2 } else { 4 };
-        forward_columns::<NC, G>(image, table, wt, stride, col, bias, z)
-    });
-}
-
-/// [`forward`] for the `8·NC` results from `col` on, `G` lanes at a time.
-#[inline(always)]
-unsafe fn forward_columns<const NC: usize, const G: usize>(
-    image: &SparseImage<'_>,
-    table: &[f32; 256],
-    wt: &[f32],
-    stride: usize,
-    col: usize,
-    bias: &[f32],
-    z: &mut [f32],
-) {
-    let values = image.values.as_ptr();
-    let x = |at: usize| _mm256_broadcast_ss(table.get_unchecked(*values.add(at) as usize));
-    let w = |k: u16, h: usize| _mm256_loadu_ps(wt.as_ptr().add(k as usize * stride + col + 8 * h));
-    let len = image.len;
-    let mut lanes = [[_mm256_setzero_ps(); NC]; 8];
-    for group in 0..8 / G {
-        let first = G * group * len;
-        let mut acc = [[_mm256_setzero_ps(); NC]; G];
-        for i in 0..len {
-            for (l, acc) in acc.iter_mut().enumerate() {
-                let at = first + l * len + i;
-                let k = *image.all.get_unchecked(at);
-                let xk = x(at);
-                for (h, acc) in acc.iter_mut().enumerate() {
-                    *acc = _mm256_fmadd_ps(xk, w(k, h), *acc);
-                }
-            }
-        }
-        lanes[G * group..G * (group + 1)].copy_from_slice(&acc);
-    }
-    // h picks the register of 8 columns in every lane's sum: indices read plainer here.
-    #[allow(clippy::needless_range_loop)]
-    for h in 0..NC {
-        let mut s = reduce_lanes(std::array::from_fn(|l| lanes[l][h]));
-        for (t, &k) in image.tail().iter().enumerate() {
-            s = _mm256_fmadd_ps(x(8 * len + t), w(k, h), s);
-        }
-        let b = _mm256_loadu_ps(bias.as_ptr().add(col + 8 * h));
-        _mm256_storeu_ps(z.as_mut_ptr().add(col + 8 * h), _mm256_add_ps(b, s));
+    check(image.n_inputs, wt, stride, bias.len().min(z.len()));
+    match kernels.checked() {
+        Kernels::Portable => portable::sparse_forward(image, table, wt, stride, bias, z),
+        // SAFETY: `checked` says the CPU has AVX2 and FMA; `check` the sizes.
+        #[cfg(target_arch = "x86_64")]
+        Kernels::Avx2 => unsafe { super::avx2_sparse::forward(image, table, wt, stride, bias, z) },
+        // SAFETY: `checked` says the CPU has AVX-512; `check` the sizes.
+        #[cfg(target_arch = "x86_64")]
+        Kernels::Avx512 => unsafe {
+            super::avx512_sparse::forward(image, table, wt, stride, bias, z)
+        },
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => unreachable!("checked"),
     }
 }
 
-/// wt[k] += x_k · d for every input k of `ks` (grey levels `vs`) of one sample, where `wt`
-/// holds the weights input-major and `d` is the sample's −η·∂C/∂z, padded with zeros to
+/// wt[k] += x_k · d for every input k of `ks` (grey levels `vs`, pixel numbers at most
+/// `n_inputs`) of one sample, where `d` is the sample's −η·∂C/∂z, padded with zeros to
 /// `stride`. Called for the samples of a batch in order, this takes each sample's step
-/// w_jk ← fma(−η·δ_j, x_k, w_jk) in the order `avx2::rows` does (its `alpha` mode, which sums
-/// the batch's steps into the weights sample by sample); the inputs it leaves out are those
-/// whose step adds an exact zero. (Inputs whose grey level is 0 may be listed.)
-///
-/// # Safety
-/// As [`forward`], with `d` holding `stride` values.
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn descend(
-    ks: &[u16],
-    vs: &[u8],
+/// w_jk ← fma(−η·δ_j, x_k, w_jk) in the order the dense `add_scaled_at_b` does (which sums the
+/// batch's steps into the weights sample by sample); the inputs it leaves out are those whose
+/// step adds an exact zero. (Inputs whose grey level is 0 may be listed.)
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn descend(
+    kernels: Kernels,
+    image: &SparseImage<'_>,
     table: &[f32; 256],
     d: &[f32],
     wt: &mut [f32],
     stride: usize,
 ) {
-    debug_assert!(stride % 8 == 0 && d.len() >= stride && ks.len() == vs.len());
-    column_blocks!(stride, |col, NC| descend_columns::<NC>(
-        ks, vs, table, d, wt, stride, col
-    ));
-}
-
-/// [`descend`] for the `8·NC` columns from `col` on.
-#[inline(always)]
-unsafe fn descend_columns<const NC: usize>(
-    ks: &[u16],
-    vs: &[u8],
-    table: &[f32; 256],
-    d: &[f32],
-    wt: &mut [f32],
-    stride: usize,
-    col: usize,
-) {
-    let w = wt.as_mut_ptr().add(col);
-    let d: [__m256; NC] = std::array::from_fn(|h| _mm256_loadu_ps(d.as_ptr().add(col + 8 * h)));
-    for (&k, &v) in ks.iter().zip(vs) {
-        let xk = _mm256_broadcast_ss(table.get_unchecked(v as usize));
-        let row = w.add(k as usize * stride);
-        for (h, &d) in d.iter().enumerate() {
-            let v = _mm256_fmadd_ps(d, xk, _mm256_loadu_ps(row.add(8 * h)));
-            _mm256_storeu_ps(row.add(8 * h), v);
-        }
+    check(image.n_inputs, wt, stride, d.len());
+    let (ks, vs) = (image.all, image.values);
+    assert_eq!(ks.len(), vs.len(), "a grey level for every pixel");
+    match kernels.checked() {
+        Kernels::Portable => portable::sparse_descend(ks, vs, table, d, wt, stride),
+        // SAFETY: `checked` says the CPU has AVX2 and FMA; `check` the sizes.
+        #[cfg(target_arch = "x86_64")]
+        Kernels::Avx2 => unsafe { super::avx2_sparse::descend(ks, vs, table, d, wt, stride) },
+        // SAFETY: `checked` says the CPU has AVX-512; `check` the sizes.
+        #[cfg(target_arch = "x86_64")]
+        Kernels::Avx512 => unsafe { super::avx512_sparse::descend(ks, vs, table, d, wt, stride) },
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => unreachable!("checked"),
     }
 }

@@ -12,7 +12,7 @@
 //! uniform(−1, 1) displacements smoothed by a Gaussian of width σ and magnified by α (Simard's
 //! elastic distortion; α = 0 turns it off).
 
-use crate::kernels::matmul_a_bt;
+use crate::kernels::{matmul_a_bt, Kernels};
 use crate::{Error, Real, Result, Rng};
 use serde::{Deserialize, Serialize};
 
@@ -269,10 +269,12 @@ impl Augmenter {
             *d = (2.0 * rng.uniform() - 1.0) as f32;
         }
         let (rows, cols) = (self.rows, self.cols);
+        let kernels = Kernels::current();
         for field in [&mut self.dx, &mut self.dy] {
             // Along the rows: Tᵀ = G_cols · Uᵀ (cols × rows); then down the columns:
             // F = G_rows · T. Both as row-by-row dot products, the fastest small-product form.
             matmul_a_bt(
+                kernels,
                 cols,
                 rows,
                 cols,
@@ -282,6 +284,7 @@ impl Augmenter {
                 false,
             );
             matmul_a_bt(
+                kernels,
                 rows,
                 cols,
                 rows,

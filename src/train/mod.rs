@@ -157,6 +157,7 @@ fn check_run<T: Real>(
     state: &TrainState<T>,
 ) -> Result<()> {
     config.validate()?;
+    crate::Kernels::from_env()?;
     check_fits(net, data)?;
     for d in [monitor.validation, monitor.test].into_iter().flatten() {
         check_fits(net, d)?;

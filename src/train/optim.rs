@@ -17,7 +17,7 @@
 //! Biases follow the same rules without the λ and d terms: regularisation shrinks weights only,
 //! as in Nielsen's chapter 3.
 
-use crate::kernels::{axpy, with_avx2};
+use crate::kernels::{axpy, with_kernels, Kernels};
 use crate::{Error, Gradient, Network, Real, Result};
 use serde::{Deserialize, Serialize};
 
@@ -382,7 +382,7 @@ fn sgd<T: Real>(eta: f64, decay: f64, w: &mut [T], g: &[T]) {
         w.iter_mut().for_each(|w| *w *= keep);
     }
     // w + (−η)·g is exactly w − η·g.
-    axpy(T::from_f64(-eta), g, w);
+    axpy(Kernels::current(), T::from_f64(-eta), g, w);
 }
 
 /// v ← μ·v − η·g';  w ← w + v (momentum) or w ← w + μ·v − η·g' (Nesterov), g' = g + λ/n·w.
@@ -427,6 +427,8 @@ impl<T: Real> Adam<T> {
 
     fn step(&self, decay: f64, w: &mut [T], g: &[T], m: &mut [T], s: &mut [T]) {
         let decay = T::from_f64(decay);
+        // Chosen here, on the calling thread, for every part.
+        let kernels = Kernels::current();
         // Each parameter's update is its own, so sharing them out changes no result.
         const CHUNK: usize = 1 << 14;
         if crate::kernels::threads() > 1 && w.len() > 2 * CHUNK {
@@ -443,18 +445,19 @@ impl<T: Real> Adam<T> {
                         ss.range(run.clone()),
                     )
                 };
-                self.update(decay, w, &g[run], m, s);
+                self.update(kernels, decay, w, &g[run], m, s);
             });
         } else {
-            self.update(decay, w, g, m, s);
+            self.update(kernels, decay, w, g, m, s);
         }
     }
 
     /// The update of `step` for one run of parameters.
-    fn update(&self, decay: T, w: &mut [T], g: &[T], m: &mut [T], s: &mut [T]) {
+    fn update(&self, kernels: Kernels, decay: T, w: &mut [T], g: &[T], m: &mut [T], s: &mut [T]) {
         let adam = self;
-        // Compiled for AVX2 where the CPU has it: 8 square roots and divisions at a time.
-        with_avx2!(
+        // Compiled for the kernels' instruction set: 8 or 16 square roots and divisions at a time.
+        with_kernels!(
+            kernels,
             fn update<T>(adam: &Adam<T>, decay: T, w: &mut [T], g: &[T], m: &mut [T], s: &mut [T]) {
                 let (one_b1, one_b2) = (T::ONE - adam.beta1, T::ONE - adam.beta2);
                 for (((w, &g), m), s) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(s.iter_mut()) {
@@ -464,7 +467,7 @@ impl<T: Real> Adam<T> {
                     *w -= adam.step_size * *m / (s.sqrt() * adam.inv_sqrt_bc2 + adam.epsilon);
                 }
             }
-        );
+        )
     }
 }
 

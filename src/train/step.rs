@@ -87,7 +87,8 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
         } else {
             // The index of non-zero pixels is built once per dataset, and only when it will be
             // used.
-            let first = SparseFirstLayer::new(&net.layers[0], batch_size);
+            let first =
+                SparseFirstLayer::new(&net.layers[0], batch_size, crate::Kernels::current());
             let index = first.as_ref().and_then(|_| data.sparse_images());
             match (first, index) {
                 (Some(first), Some(index)) => Path::Sparse {

@@ -6,8 +6,8 @@ use backprop::gradcheck::{
 };
 use backprop::train::step::fused_sgd;
 use backprop::{
-    Activation, Architecture, Cost, Dense, Dropout, Gradient, Init, LayerGradient, Network, Rng,
-    Workspace,
+    Activation, Architecture, Cost, Dense, Dropout, Gradient, Init, Kernels, LayerGradient,
+    Network, Rng, Workspace,
 };
 
 /// A random network with 1 to 3 hidden layers of 1 to 9 neurons, a random batch and one-hot
@@ -290,10 +290,10 @@ fn dropout_keeps_about_the_asked_fraction_scales_it_and_never_drops_at_evaluatio
 
 /// Plain gradient descent fused into backpropagation (`sgd_step_batch`, no gradient written
 /// out) leaves the network as backpropagation followed by the optimiser's step: bit for bit
-/// where the fused step forms the gradient too (f64, and above `GEMM_THRESHOLD`, where gemm
-/// writes it to the scratch buffer), and within rounding where the AVX2 kernels sum each
-/// sample's step into the weights (the notes' sizes; the next test holds those to the bit);
-/// with dropout, with ReLU.
+/// where the fused step forms the gradient too (f64, where gemm writes it to the scratch
+/// buffer), and within rounding where the f32 kernels sum each sample's step into the weights
+/// (the next test holds those to the bit); with dropout, with ReLU, above and below
+/// `GEMM_THRESHOLD`.
 #[test]
 fn fused_gradient_descent_equals_backprop_then_the_optimisers_step() {
     fn case<T: backprop::Real>(
@@ -361,33 +361,27 @@ fn fused_gradient_descent_equals_backprop_then_the_optimisers_step() {
         }
         assert_ne!(a, net, "the steps changed nothing");
     }
-    let fused = avx2_fma();
-    case::<f32>(
-        vec![784, 16, 16, 10],
-        Activation::Sigmoid,
-        10,
-        false,
-        !fused,
-    );
-    case::<f32>(vec![784, 30, 10], Activation::Relu, 10, true, !fused);
-    case::<f32>(vec![19, 33, 7, 3], Activation::Tanh, 5, false, !fused);
-    case::<f32>(vec![784, 700, 10], Activation::Sigmoid, 100, false, true);
-    case::<f64>(vec![784, 16, 16, 10], Activation::Sigmoid, 10, true, true);
-}
-
-/// Whether this CPU runs the AVX2 kernels of `src/kernels/avx2.rs`.
-fn avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    // Small f32 layers run the fused kernels (of every kernel set): within rounding of the
+    // optimiser's step. Each set is held to the same results.
+    for kernels in Kernels::supported() {
+        kernels
+            .install(|| {
+                let sigmoid = Activation::Sigmoid;
+                case::<f32>(vec![784, 16, 16, 10], sigmoid, 10, false, false);
+                case::<f32>(vec![784, 30, 10], Activation::Relu, 10, true, false);
+                case::<f32>(vec![19, 33, 7, 3], Activation::Tanh, 5, false, false);
+                case::<f32>(vec![784, 700, 10], sigmoid, 100, false, false);
+                case::<f64>(vec![784, 16, 16, 10], sigmoid, 10, true, true);
+            })
+            .unwrap();
+    }
 }
 
 /// One layer's plain gradient descent step (`Dense::sgd_step_batch`) is w ← w − η·Σ_samples δ·aᵀ
 /// taken sample by sample, w_jk ← fma(−η·δ_j, a_k, w_jk) in sample order, and b ← b − η·Σ δ:
-/// bit for bit on CPUs with AVX2 and FMA (small f32 layers run the fused kernel), for column
+/// bit for bit with every kernel set (small f32 layers run the fused kernel), for column
 /// counts that are and are not multiples of the kernel's 16, down to one sample, and with more
-/// samples than inputs; within rounding elsewhere (the gradient is then summed first).
+/// samples than inputs.
 #[test]
 fn a_layers_gradient_descent_step_is_each_samples_step_in_turn() {
     let mut rng = Rng::new(21);
@@ -426,16 +420,19 @@ fn a_layers_gradient_descent_step_is_each_samples_step_in_turn() {
             let db = (1..batch).fold(d(0), |db, s| db + d(s));
             expected.biases[j] += -eta * db;
         }
-        let mut scratch = LayerGradient::zeros_like(&layer);
-        layer.sgd_step_batch(batch, &a, &delta, eta, &mut scratch, None);
         let values = |l: &Dense<f32>| -> Vec<f32> { [&l.weights[..], &l.biases].concat() };
-        for (got, want) in values(&layer).into_iter().zip(values(&expected)) {
-            let same = if avx2_fma() {
-                got.to_bits() == want.to_bits()
-            } else {
-                (got - want).abs() <= 1e-6
-            };
-            assert!(same, "{n_in}-{n_out}, batch {batch}: {got} vs {want}");
+        for kernels in Kernels::supported() {
+            let mut layer = layer.clone();
+            let mut scratch = LayerGradient::zeros_like(&layer);
+            kernels
+                .install(|| layer.sgd_step_batch(batch, &a, &delta, eta, &mut scratch, None))
+                .unwrap();
+            for (got, want) in values(&layer).into_iter().zip(values(&expected)) {
+                assert!(
+                    got.to_bits() == want.to_bits(),
+                    "{kernels}, {n_in}-{n_out}, batch {batch}: {got} vs {want}"
+                );
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 //! - `tests/threads.rs` is such a file: the thread count it changes is process-wide. So is
 //!   `tests/serve_limits.rs`: it holds hundreds of sockets open and times the server's answers,
 //!   which it should do in a process of its own, not beside training tests on the same cores.
+//!   And `tests/kernels.rs`: it trains on one thread and on two, with every kernel set.
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -5,8 +5,8 @@
 use crate::common;
 
 use backprop::{
-    train, Activation, Architecture, Cost, Dataset, Error, Init, Method, Mnist, Monitor, Network,
-    OptimizerConfig, Rng, TrainConfig,
+    train, Activation, Architecture, Cost, Dataset, Error, Init, Kernels, Method, Mnist, Monitor,
+    Network, OptimizerConfig, Rng, TrainConfig,
 };
 
 /// The same samples as floats, converted as a batch of bytes is: p · (1/255).
@@ -37,8 +37,10 @@ fn sgd(net: &Network<f32>, n: usize) -> backprop::Optim<f32> {
     .unwrap()
 }
 
-/// Trains a fresh network on `data` and returns every weight and bias as bits, or the error.
+/// Trains a fresh network on `data` with `kernels` and returns every weight and bias as bits,
+/// or the error.
 fn trained(
+    kernels: Kernels,
     data: &Dataset,
     arch: &Architecture,
     batch_size: usize,
@@ -60,20 +62,28 @@ fn trained(
         test: None,
         validation: None,
     };
-    train(&mut net, &mut optimizer, data, monitor, &config, &mut ())?;
+    kernels.install(|| train(&mut net, &mut optimizer, data, monitor, &config, &mut ()))??;
     Ok(common::bits(&net))
 }
 
 /// Two epochs on `bytes` (the sparse path) and on the same samples as `floats` (the dense
-/// path) must give the same model, bit for bit.
+/// path) must give the same model, bit for bit, with every kernel set this CPU runs (each set's
+/// sparse kernels against its dense ones, and every set against the portable one).
 fn assert_same_models(bytes: &Dataset, floats: &Dataset, arch: &Architecture, batch: usize) {
-    let sparse = trained(bytes, arch, batch, 2, false).unwrap();
-    let dense = trained(floats, arch, batch, 2, false).unwrap();
     let sizes = arch.sizes_string();
-    assert!(
-        sparse == dense,
-        "{sizes} at batch {batch}: the models differ"
-    );
+    let reference = trained(Kernels::Portable, floats, arch, batch, 2, false).unwrap();
+    for kernels in Kernels::supported() {
+        let sparse = trained(kernels, bytes, arch, batch, 2, false).unwrap();
+        let dense = trained(kernels, floats, arch, batch, 2, false).unwrap();
+        assert!(
+            sparse == dense,
+            "{sizes} at batch {batch}, {kernels}: the sparse and dense models differ"
+        );
+        assert!(
+            dense == reference,
+            "{sizes} at batch {batch}: {kernels} and portable give different models"
+        );
+    }
 }
 
 /// `n` images of `n_inputs` pixels, a fifth of them non-zero, with one blank image and one
@@ -115,14 +125,15 @@ fn the_notes_network_on_mnist_is_the_dense_paths_bit_for_bit() {
 #[test]
 fn any_shape_and_activation_is_the_dense_paths_bit_for_bit() {
     let mut rng = Rng::new(11);
-    for case in 0..6 {
+    for case in 0..9 {
         // Inputs with a tail after the last multiple of 8, layers not multiples of 8 or 16, and
-        // every mix of the kernels' column blocks (32, 16 and 8 wide: strides 8 to 48).
+        // every mix of the kernels' column blocks (AVX2: 32, 16 and 8 wide, strides 8 to 48;
+        // AVX-512: 64, 32, 16 and a last 8 under a mask, strides up to 120).
         let n_inputs = 8 + (rng.uniform() * 300.0) as usize;
         let n_classes = 2 + case % 4;
         let bytes = sparse_images(203, n_inputs, n_classes, 100 + case as u64);
         let floats = as_floats(&bytes);
-        let hidden = [3, 12, 21, 30, 39, 47][case];
+        let hidden = [3, 12, 21, 30, 39, 47, 70, 90, 113][case];
         let (activation, output, cost) = [
             (Activation::Sigmoid, Activation::Sigmoid, Cost::Quadratic),
             (Activation::Tanh, Activation::Sigmoid, Cost::CrossEntropy),
@@ -146,12 +157,14 @@ fn byte_images_take_the_sparse_path() {
         Activation::Sigmoid,
         Cost::Quadratic,
     );
-    let diverged_at = |data: &Dataset| match trained(data, &arch, 10, 1, true) {
-        Err(Error::Diverged { batch, .. }) => batch,
-        other => panic!("expected the NaN to be found, got {other:?}"),
-    };
-    assert_eq!(diverged_at(&as_floats(&bytes)), 1);
-    assert_eq!(diverged_at(&bytes), 10);
+    for kernels in Kernels::supported() {
+        let diverged_at = |data: &Dataset| match trained(kernels, data, &arch, 10, 1, true) {
+            Err(Error::Diverged { batch, .. }) => batch,
+            other => panic!("{kernels}: expected the NaN to be found, got {other:?}"),
+        };
+        assert_eq!(diverged_at(&as_floats(&bytes)), 1, "{kernels}");
+        assert_eq!(diverged_at(&bytes), 10, "{kernels}");
+    }
 }
 
 #[test]

@@ -66,7 +66,7 @@ impl SparseImages {
     /// than [`MAX_DENSITY`] of the entries would be needed, or the images have 65,535 pixels
     /// or more (numbers, including the padding's `n_inputs`, are stored in 16 bits).
     pub fn new(pixels: &[u8], n_inputs: usize) -> Option<Self> {
-        if n_inputs == 0 || n_inputs >= 1 << 16 || pixels.len() % n_inputs != 0 {
+        if n_inputs == 0 || n_inputs >= 1 << 16 || !pixels.len().is_multiple_of(n_inputs) {
             return None;
         }
         let n_images = pixels.len() / n_inputs;
@@ -140,12 +140,17 @@ impl SparseImages {
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             let range = self.starts[i] as usize..self.starts[i + 1] as usize;
+            // Every 64 bytes of the image's entries (u16) and grey levels (u8). The addresses
+            // are computed with wrapping_add: for the last image, offset + 32 may lie past the
+            // end of the vector, where `add` would be undefined behaviour even for a prefetch.
             for offset in range.step_by(64) {
-                // SAFETY: a prefetch never faults, and the addresses are inside the vectors.
+                let entries = self.entries.as_ptr().wrapping_add(offset);
+                // SAFETY: a prefetch is only a hint: it never faults and reads nothing the
+                // program sees, whatever the address.
                 unsafe {
-                    _mm_prefetch::<_MM_HINT_T0>(self.entries.as_ptr().add(offset).cast());
-                    _mm_prefetch::<_MM_HINT_T0>(self.entries.as_ptr().add(offset + 32).cast());
-                    _mm_prefetch::<_MM_HINT_T0>(self.values.as_ptr().add(offset).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(entries.cast());
+                    _mm_prefetch::<_MM_HINT_T0>(entries.wrapping_add(32).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(self.values.as_ptr().wrapping_add(offset).cast());
                 }
             }
         }

@@ -11,7 +11,7 @@
 //! back to the [`Dense`] layer. Every number is the one the dense path computes, bit for bit
 //! (but for the sign of a weight that is exactly zero, see [`crate::kernels::sparse`]).
 
-use crate::kernels::{self, GEMM_THRESHOLD};
+use crate::kernels::{self, Kernels, GEMM_THRESHOLD};
 use crate::train::sparse::SparseImage;
 use crate::{Dense, Real};
 
@@ -26,6 +26,8 @@ pub(crate) struct SparseFirstLayer {
     wt: Aligned,
     /// Whether `wt` holds the layer's weights (and the [`Dense`] layer may be behind).
     loaded: bool,
+    /// The kernels of the epoch.
+    kernels: Kernels,
     /// b_j, padded to `stride`.
     bias: Vec<f32>,
     /// One sample's z, padded to `stride`.
@@ -37,14 +39,15 @@ pub(crate) struct SparseFirstLayer {
 }
 
 impl SparseFirstLayer {
-    /// The sparse path for `layer` at batches of up to `batch`, or `None` where it would not
-    /// give the dense path's bits or cannot run: it needs f32, a CPU with AVX2 and FMA, and a
-    /// product small enough for the dense path's own AVX2 kernels (at most [`GEMM_THRESHOLD`]
-    /// multiply-adds; above it `gemm` sums in another order).
-    pub(crate) fn new<T: Real>(layer: &Dense<T>, batch: usize) -> Option<Self> {
-        let f32_here = kernels::as_f32(&layer.weights).is_some() && kernels::avx2_fma();
+    /// The sparse path for `layer` at batches of up to `batch`, on `kernels`, or `None` where
+    /// it does not apply: it needs f32 (the dense path's kernels; f64 goes to `gemm`, which sums
+    /// in another order), and a product small enough for one thread (at most
+    /// [`GEMM_THRESHOLD`] multiply-adds; above it the dense path shares the work out among
+    /// threads, and this path has not been measured against that).
+    pub(crate) fn new<T: Real>(layer: &Dense<T>, batch: usize, kernels: Kernels) -> Option<Self> {
+        let f32_here = kernels::as_f32(&layer.weights).is_some();
         let small = batch * layer.n_in * layer.n_out <= GEMM_THRESHOLD;
-        if !f32_here || !small || !cfg!(target_arch = "x86_64") {
+        if !f32_here || !small {
             return None;
         }
         let stride = layer.n_out.next_multiple_of(8);
@@ -55,6 +58,7 @@ impl SparseFirstLayer {
             stride,
             wt: Aligned::zeros((layer.n_in + 1) * stride),
             loaded: false,
+            kernels: kernels.checked(),
             bias: vec![0.0; stride],
             row: vec![0.0; stride],
             steps: vec![0.0; batch * stride],
@@ -108,19 +112,15 @@ impl SparseFirstLayer {
         let a = kernels::as_f32_mut(&mut a[..images.len() * n_out]).expect("checked in new");
         for (image, a) in images.iter().zip(a.chunks_exact_mut(n_out)) {
             assert_eq!(image.n_inputs, self.n_in, "an image of another size");
-            // SAFETY: the CPU has AVX2 and FMA (checked in new), the image lists pixels up to
-            // its n_inputs, which is n_in, and the buffers are (n_in + 1) × stride or stride.
-            #[cfg(target_arch = "x86_64")]
-            unsafe {
-                kernels::sparse::forward(
-                    image,
-                    &self.table,
-                    self.wt.get(),
-                    self.stride,
-                    &self.bias,
-                    &mut self.row,
-                );
-            }
+            kernels::sparse::forward(
+                self.kernels,
+                image,
+                &self.table,
+                self.wt.get(),
+                self.stride,
+                &self.bias,
+                &mut self.row,
+            );
             a.copy_from_slice(&self.row[..n_out]);
         }
         layer.activation.apply_rows(n_out, a);
@@ -146,12 +146,7 @@ impl SparseFirstLayer {
         let wt = self.wt.get_mut();
         for (image, step) in images.iter().zip(self.steps.chunks_exact(stride)) {
             assert_eq!(image.n_inputs, n_in, "an image of another size");
-            // SAFETY: the CPU has AVX2 and FMA (checked in new), the image lists pixels up to
-            // its n_inputs, which is n_in, and the buffers are (n_in + 1) × stride and stride.
-            #[cfg(target_arch = "x86_64")]
-            unsafe {
-                kernels::sparse::descend(image.all, image.values, &self.table, step, wt, stride);
-            }
+            kernels::sparse::descend(self.kernels, image, &self.table, step, wt, stride);
         }
     }
 }
