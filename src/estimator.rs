@@ -358,7 +358,7 @@ impl Model {
     /// [`Error::Shape`] if the rows do not have the network's number of inputs.
     pub fn outputs_batch(&self, rows: &[f32]) -> Result<Vec<f32>> {
         let n_in = self.net.n_inputs();
-        if rows.is_empty() || rows.len() % n_in != 0 {
+        if rows.is_empty() || !rows.len().is_multiple_of(n_in) {
             return Err(Error::Shape(format!(
                 "the model takes rows of {n_in} features, got {} values",
                 rows.len()

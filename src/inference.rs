@@ -47,7 +47,7 @@ impl<T: Real> Network<T> {
     /// [`Error::Shape`] unless `xs.len()` is a multiple of the number of inputs.
     pub fn outputs_batch(&self, xs: &[T]) -> Result<Vec<T>> {
         let (n_in, n_out) = (self.n_inputs(), self.n_outputs());
-        if xs.len() % n_in != 0 {
+        if !xs.len().is_multiple_of(n_in) {
             return Err(Error::Shape(format!(
                 "the network takes rows of {n_in} inputs, but {} values are not a whole number of rows",
                 xs.len()

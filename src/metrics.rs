@@ -37,7 +37,7 @@ impl Regression {
     /// ```
     pub fn of(predictions: &[f32], targets: &[f32], k: usize) -> Regression {
         assert_eq!(predictions.len(), targets.len(), "predictions and targets");
-        assert!(k > 0 && targets.len() % k == 0, "rows of {k}");
+        assert!(k > 0 && targets.len().is_multiple_of(k), "rows of {k}");
         let mut sums = RegressionSums::new(targets, k);
         for (a, y) in predictions.chunks_exact(k).zip(targets.chunks_exact(k)) {
             sums.add(a, y);

@@ -124,7 +124,7 @@ impl Dataset {
                 "a regression dataset needs at least one input and one target, got {n_inputs} inputs and {k} targets"
             )));
         }
-        if features.len() % n_inputs != 0 || targets.len() % k != 0 {
+        if !features.len().is_multiple_of(n_inputs) || !targets.len().is_multiple_of(k) {
             return Err(Error::Dataset(format!(
                 "{} feature values are not rows of {n_inputs}, or {} target values not rows of {k}",
                 features.len(),
@@ -498,7 +498,7 @@ impl Dataset {
             Features::Floats(v) => v.clone(),
             Features::Bytes(v) => {
                 let mut out = vec![0f32; v.len()];
-                scale_bytes(v, 1.0 / 255.0, &mut out);
+                scale_bytes(Kernels::current(), v, 1.0 / 255.0, &mut out);
                 out
             }
         }

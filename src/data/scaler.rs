@@ -37,7 +37,7 @@ impl Scaler {
     /// assert_eq!(row, [1.0, 2.0]);
     /// ```
     pub fn fit(rows: &[f32], width: usize) -> Result<Scaler> {
-        if width == 0 || rows.is_empty() || rows.len() % width != 0 {
+        if width == 0 || rows.is_empty() || !rows.len().is_multiple_of(width) {
             return Err(Error::Dataset(format!(
                 "cannot standardise {} values as rows of {width}",
                 rows.len()
