@@ -243,10 +243,16 @@ fn many_clients_holding_large_bodies_are_bounded_in_threads_and_memory() {
         })
         .collect();
     let rss_kb = server.status("VmRSS");
-    let threads = server.status("Threads");
     assert!(rss_kb < 64 << 10, "RSS {rss_kb} kB");
-    // 256 connections at most, plus the main thread and those of connections just closed to
-    // make room, which end a moment later.
+    // 256 connections at most, plus the main thread. The threads of connections just closed to
+    // make room end a moment after their places are given to newcomers, so the count may pass
+    // the bound briefly (by 19 in one CI run): it must come back to it within a second.
+    let settled = Instant::now() + Duration::from_secs(1);
+    let mut threads = server.status("Threads");
+    while threads > 256 + 16 && Instant::now() < settled {
+        std::thread::sleep(Duration::from_millis(20));
+        threads = server.status("Threads");
+    }
     assert!(threads <= 256 + 16, "{threads} threads");
     // Meanwhile others are answered.
     let (status, _) = http::request(port, "GET", "/api/model", None);
