@@ -70,7 +70,8 @@ pub fn train<T: Real>(
 /// (checked after every step); `state.history.stop` tells which, and `state` (with `net` and
 /// the optimiser's state) is then all it takes to continue later.
 ///
-/// Each epoch: shuffle → cut into mini-batches → one step each (`train/step.rs`, the fast path's one door) → evaluate and decide.
+/// Each epoch: shuffle → cut into mini-batches → one step each (`train/step.rs`, the fast
+/// path's one door) → evaluate and decide.
 ///
 /// # Errors
 /// As [`train()`], and [`Error::Config`] if `state` does not fit `data`.
@@ -88,7 +89,7 @@ pub fn train_from<T: Real>(
     let n_batches = data.len().div_ceil(batch_size);
     let eta0 = *state.eta0.get_or_insert(optimizer.learning_rate());
     state.history.stop = Stop::Finished;
-    let mut step = Step::new(net, optimizer, data, config)?;
+    let mut step = Step::new(net, optimizer, data, config, batch_size)?;
     while !state.is_done(config) {
         let start = Instant::now();
         let (epoch, eta) = (state.epoch, state.eta(config, eta0));

@@ -57,8 +57,8 @@ pub(crate) struct Step<'n, 'd, T: Real> {
 }
 
 impl<'n, 'd, T: Real> Step<'n, 'd, T> {
-    /// The step for training `net` on `data` with `optimizer` and `config`: the fastest path
-    /// that gives the notes' update.
+    /// The step for training `net` on `data` with `optimizer` and `config`, in mini-batches of
+    /// up to `batch_size` samples: the fastest path that gives the notes' update.
     ///
     /// # Errors
     /// [`Error::Config`] for augmentation of data that are not images, or a bad dropout rate.
@@ -67,6 +67,7 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
         optimizer: &Optim<T>,
         data: &'d Dataset,
         config: &TrainConfig,
+        batch_size: usize,
     ) -> Result<Self> {
         let augmenter = match (config.augment.is_on(), data.image_shape()) {
             (false, _) => None,
@@ -77,7 +78,6 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
                 ))
             }
         };
-        let batch_size = config.batch_size.min(data.len()).max(1);
         let mut ws = Workspace::new(net, batch_size);
         ws.set_dropout(&config.dropout)?;
         let path = if !optimizer.is_plain_sgd() {
