@@ -7,7 +7,7 @@
 
 use backprop::train::step::fused_sgd;
 use backprop::{
-    train, Activation, Architecture, Cost, Gradient, Init, Method, Mnist, Monitor, Network,
+    train, Activation, Architecture, Cost, Gradient, Init, Mnist, Monitor, Network,
     OptimizerConfig, TrainConfig, Workspace,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -67,11 +67,7 @@ fn epoch(c: &mut Criterion) {
             Activation::Softmax,
             Cost::LogLikelihood,
         );
-        let optim = OptimizerConfig {
-            method: Method::with_defaults("adam").unwrap(),
-            learning_rate: 1e-3,
-            l2: 0.0,
-        };
+        let optim = OptimizerConfig::adam(1e-3);
         (arch, Init::He, optim, 128)
     };
     for (name, (arch, init, optim, batch_size)) in [

@@ -18,7 +18,7 @@ pub use augment::Augment;
 pub use checkpoint::Checkpoint;
 pub use config::{TrainConfig, MAX_EPOCHS};
 pub use evaluate::{check_fits, evaluate, Evaluation};
-pub use optim::{Method, Optim, OptimState, OptimizerConfig, MAX_LEARNING_RATE};
+pub use optim::{Optimizer, OptimizerConfig, OptimizerState, UpdateRule, MAX_LEARNING_RATE};
 pub use progress::{Monitor, Progress};
 pub use schedule::Schedule;
 pub use state::{EpochReport, History, Stop, TrainState};
@@ -54,7 +54,7 @@ use step::Step;
 /// ```
 pub fn train<T: Real>(
     net: &mut Network<T>,
-    optimizer: &mut Optim<T>,
+    optimizer: &mut Optimizer<T>,
     data: &Dataset,
     monitor: Monitor<'_>,
     config: &TrainConfig,
@@ -77,7 +77,7 @@ pub fn train<T: Real>(
 /// As [`train()`], and [`Error::Config`] if `state` does not fit `data`.
 pub fn train_from<T: Real>(
     net: &mut Network<T>,
-    optimizer: &mut Optim<T>,
+    optimizer: &mut Optimizer<T>,
     data: &Dataset,
     monitor: Monitor<'_>,
     config: &TrainConfig,

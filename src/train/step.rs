@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! ∇C = (1/m) Σ_samples ∇C₀          Network::backprop_batch (the chain rule, batched)
-//! θ ← θ − η·∇C                       Optim::step (or momentum, Adam, …)
+//! θ ← θ − η·∇C                       Optimizer::step (or momentum, Adam, …)
 //! ```
 //!
 //! The training step takes it that way whenever it must (any optimiser but plain SGD, L2, f64, …), and
@@ -24,12 +24,12 @@
 
 use super::augment::Augmenter;
 use super::sparse::{SparseFirstLayer, SparseImage, SparseImages};
-use super::{Optim, TrainConfig};
+use super::{Optimizer, TrainConfig};
 use crate::{Dataset, Error, Gradient, Network, Real, Result, Rng, Workspace};
 
 /// How a step is taken: chosen once per run by [`Step::new`].
 enum Path<'d> {
-    /// ∇C by [`Network::backprop_batch`], then [`Optim::step`]: every optimiser, dropout and
+    /// ∇C by [`Network::backprop_batch`], then [`Optimizer::step`]: every optimiser, dropout and
     /// augmentation.
     Backprop,
     /// Plain gradient descent fused into backpropagation ([`fused_sgd`]).
@@ -64,7 +64,7 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
     /// [`Error::Config`] for augmentation of data that are not images, or a bad dropout rate.
     pub(crate) fn new(
         net: &'n mut Network<T>,
-        optimizer: &Optim<T>,
+        optimizer: &Optimizer<T>,
         data: &'d Dataset,
         config: &TrainConfig,
         batch_size: usize,
@@ -115,7 +115,7 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
     /// parameters are left as they were on the backprop path (the caller stops).
     pub(crate) fn take(
         &mut self,
-        optimizer: &mut Optim<T>,
+        optimizer: &mut Optimizer<T>,
         batch: &[usize],
         next: &[usize],
         dropout_rng: &mut Rng,
@@ -192,7 +192,7 @@ impl<T: Real> Drop for Step<'_, '_, T> {
 }
 
 /// [`Network::backprop_batch`] and then one step of plain gradient descent,
-/// θ ← θ − η·∇C, as [`Optim`] with [`crate::Method::Sgd`] takes it, but each layer is stepped
+/// θ ← θ − η·∇C, as [`Optimizer`] with [`crate::UpdateRule::Sgd`] takes it, but each layer is stepped
 /// as soon as its ∂C/∂z is known, without writing its ∂C/∂w out (see
 /// [`crate::Dense::sgd_step_batch`]; for small f32 layers each sample's step is summed
 /// straight into the weights, which rounds differently from summing the gradient first, by an

@@ -322,7 +322,7 @@ fn fused_gradient_descent_equals_backprop_then_the_optimisers_step() {
             row[rng.below(row.len())] = T::ONE;
         }
         let config = backprop::OptimizerConfig {
-            method: backprop::Method::Sgd,
+            rule: backprop::UpdateRule::Sgd,
             learning_rate: 0.7,
             l2: 0.0,
         };
