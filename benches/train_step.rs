@@ -29,13 +29,15 @@ fn step(c: &mut Criterion) {
         let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
         let indices: Vec<usize> = (0..batch).collect();
         let mut y = vec![0f32; batch * 10];
-        mnist.train.fill_inputs(&indices, ws.input_mut(batch));
+        mnist
+            .train
+            .fill_inputs(&indices, ws.input_mut(batch).unwrap());
         mnist.train.fill_targets(&indices, &mut y);
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_function(BenchmarkId::new("backprop_then_step", batch), |b| {
             b.iter(|| {
-                let cost = net.backprop_batch(&mut ws, &y, batch, &mut grad);
-                sgd.step(&mut net, &grad);
+                let cost = net.backprop_batch(&mut ws, &y, batch, &mut grad).unwrap();
+                sgd.step(&mut net, &grad).unwrap();
                 black_box(cost)
             })
         });

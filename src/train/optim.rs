@@ -347,8 +347,26 @@ impl<T: Real> Optimizer<T> {
         self.state.steps += 1;
     }
 
+    /// Checks that this optimiser's state (the velocity, or Adam's moments) was built for a
+    /// network shaped like `net`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if it was built for another shape.
+    pub fn check_network(&self, net: &Network<T>) -> Result<()> {
+        for m in &self.state.moments {
+            net.check_gradient(m, &format!("{} optimiser's state", self.config.rule))?;
+        }
+        Ok(())
+    }
+
     /// Applies one update to `net`, given the gradient of the current mini-batch's mean cost.
-    pub fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>) {
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if `grad` is not shaped like `net`, or the optimiser was built for a
+    /// network of another shape; `net` is then left as it was.
+    pub fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>) -> Result<()> {
+        net.check_gradient(grad, "gradient")?;
+        self.check_network(net)?;
         self.state.steps += 1;
         let eta = self.config.learning_rate;
         let decay = self.l2_over_n; // λ/n
@@ -398,6 +416,7 @@ impl<T: Real> Optimizer<T> {
                 }
             }
         }
+        Ok(())
     }
 
     /// The current learning rate η.
@@ -548,7 +567,7 @@ mod tests {
         // η = 1.5: w ← 0.5 − 1.5·0.2 = 0.2;  b ← −1 − 1.5·(−0.4) = −0.4.
         let (mut net, grad) = setup();
         let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
-        sgd.step(&mut net, &grad);
+        sgd.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.2, -0.4));
     }
 
@@ -558,7 +577,7 @@ mod tests {
         // = 0.95·0.5 − 0.1 = 0.375; the bias is not regularised: b ← −1 + 0.5·0.4 = −0.8.
         let (mut net, grad) = setup();
         let mut sgd = config("sgd", 0.5, 5.0).build(&net, 50).unwrap();
-        sgd.step(&mut net, &grad);
+        sgd.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.375, -0.8));
     }
 
@@ -569,9 +588,9 @@ mod tests {
         // step 2: v_w = 0.9·(−0.02) − 0.02 = −0.038, w = 0.442; v_b = 0.076, b = −0.884
         let (mut net, grad) = setup();
         let mut opt = config("momentum", 0.1, 0.0).build(&net, 1).unwrap();
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.48, -0.96));
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.442, -0.884));
     }
 
@@ -584,9 +603,9 @@ mod tests {
         //         v_b = 0.076,  b = −0.924 + 0.0684 + 0.04 = −0.8156
         let (mut net, grad) = setup();
         let mut opt = config("nesterov", 0.1, 0.0).build(&net, 1).unwrap();
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.462, -0.924));
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.4078, -0.8156));
     }
 
@@ -602,9 +621,9 @@ mod tests {
         let eps_term = |x: f64| 0.01 * x / (x + 1e-8);
         let (mut net, grad) = setup();
         let mut opt = config("adam", 0.01, 0.0).build(&net, 1).unwrap();
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.5 - eps_term(0.2), -1.0 + eps_term(0.4)));
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(
             wb(&net),
             (0.5 - 2.0 * eps_term(0.2), -1.0 + 2.0 * eps_term(0.4)),
@@ -617,7 +636,7 @@ mod tests {
         // d = 0.01, η = 0.01: w ← (1 − 1e-4)·0.5 = 0.49995, then the Adam step −0.01.
         let (mut net, grad) = setup();
         let mut opt = config("adamw", 0.01, 0.0).build(&net, 1).unwrap();
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         let step = |x: f64| 0.01 * x / (x + 1e-8);
         close(wb(&net), (0.49995 - step(0.2), -1.0 + step(0.4)));
     }
@@ -628,7 +647,7 @@ mod tests {
         let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
         sgd.set_learning_rate(0.5);
         assert_eq!(sgd.learning_rate(), 0.5);
-        sgd.step(&mut net, &grad);
+        sgd.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.4, -0.8));
     }
 

@@ -113,6 +113,9 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
     /// One step on the samples `batch`; `next` is the batch after it, whose data are
     /// prefetched. Returns Σ C₀ over the batch before the step; if that is not finite, the
     /// parameters are left as they were on the backprop path (the caller stops).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if `optimizer` was built for another network.
     pub(crate) fn take(
         &mut self,
         optimizer: &mut Optimizer<T>,
@@ -120,14 +123,14 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
         next: &[usize],
         dropout_rng: &mut Rng,
         augment_rng: &mut Rng,
-    ) -> T {
+    ) -> Result<T> {
         let (data, ws, net, m) = (self.data, &mut self.ws, &mut *self.net, batch.len());
         if let Path::Sparse { index, images, .. } = &mut self.path {
             images.clear();
             images.extend(batch.iter().map(|&i| index.image(i)));
             next.iter().for_each(|&i| index.prefetch(i));
         } else {
-            let x = ws.input_mut(m);
+            let x = ws.input_mut(m)?;
             data.fill_inputs_and_prefetch(batch, next, x);
             if let Some(augmenter) = self.augmenter.as_mut() {
                 for image in x.chunks_exact_mut(net.n_inputs()) {
@@ -135,28 +138,29 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
                 }
             }
         }
-        data.fill_targets(batch, &mut self.y);
+        let y = &mut self.y[..m * net.n_outputs()];
+        data.fill_targets(batch, y);
         if ws.has_dropout() {
-            ws.draw_masks(dropout_rng, m);
+            ws.draw_masks(dropout_rng, m)?;
         }
         let eta = T::from_f64(optimizer.learning_rate());
-        match &mut self.path {
+        Ok(match &mut self.path {
             Path::Backprop => {
-                let cost = net.backprop_batch(ws, &self.y, m, &mut self.grad);
+                let cost = net.backprop_batch(ws, y, m, &mut self.grad)?;
                 if cost.is_finite() {
-                    optimizer.step(net, &self.grad);
+                    optimizer.step(net, &self.grad)?;
                 }
                 cost
             }
             Path::Fused => {
                 optimizer.count_step();
-                fused_sgd(net, ws, &self.y, m, eta, &mut self.grad)
+                fused_sgd(net, ws, y, m, eta, &mut self.grad)?
             }
             Path::Sparse { first, images, .. } => {
                 optimizer.count_step();
-                sparse_sgd(net, ws, first, images, &self.y, eta, &mut self.grad)
+                sparse_sgd(net, ws, first, images, y, eta, &mut self.grad)
             }
-        }
+        })
     }
 
     /// How many samples of the last [`take`](Self::take)'s `batch` the network classified
@@ -199,6 +203,9 @@ impl<T: Real> Drop for Step<'_, '_, T> {
 /// ulp or so). Inputs in `ws.input_mut(batch)`, expected outputs `y` (batch × n_outputs);
 /// `scratch` is working space shaped like the network. Returns Σ C₀ of the batch before the
 /// step.
+///
+/// # Errors
+/// As [`Network::backprop_batch`] (`scratch` in the place of its gradient).
 pub fn fused_sgd<T: Real>(
     net: &mut Network<T>,
     ws: &mut Workspace<T>,
@@ -206,13 +213,14 @@ pub fn fused_sgd<T: Real>(
     batch: usize,
     eta: T,
     scratch: &mut Gradient<T>,
-) -> T {
+) -> Result<T> {
+    net.check_batch(ws, y, batch, scratch)?;
     let total_cost = net.forward_and_output_error(ws, y, batch);
     for l in (0..net.layers.len()).rev() {
         let (fed, dc_dz, prev) = ws.backward_view(&net.layers, l);
         net.layers[l].sgd_step_batch(batch, fed, dc_dz, eta, &mut scratch.layers[l], prev);
     }
-    total_cost
+    Ok(total_cost)
 }
 
 /// [`fused_sgd`] with the first layer on `first`, for the samples `images` (the workspace's
