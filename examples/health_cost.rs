@@ -2,8 +2,7 @@
 //! network on the bundled MNIST. `cargo run --release --example health_cost`
 use backprop::inspect::health;
 use backprop::{
-    train_from, Architecture, Init, Mnist, Monitor, Network, OptimizerConfig, TrainConfig,
-    TrainState,
+    Architecture, Init, Mnist, Network, OptimizerConfig, TrainConfig, TrainState, Training,
 };
 use std::time::Instant;
 
@@ -18,15 +17,9 @@ fn main() -> backprop::Result<()> {
     };
     let mut state = TrainState::new(&config, data.len());
     let start = Instant::now();
-    train_from(
-        &mut net,
-        &mut sgd,
-        data,
-        Monitor::default(),
-        &config,
-        &mut (),
-        &mut state,
-    )?;
+    Training::new(&config)
+        .resume(&mut state)
+        .run(&mut net, &mut sgd, data)?;
     let epoch = start.elapsed().as_secs_f64() / 5.0;
     let recent = &state.order[data.len() - health::SAMPLES..];
     let start = Instant::now();

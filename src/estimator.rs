@@ -18,7 +18,7 @@ use crate::data::Scaler;
 use crate::model_io::{ModelInfo, Task};
 use crate::{
     argmax, evaluate, train, Activation, Architecture, Cost, Dataset, Error, Evaluation, Init,
-    Monitor, Network, OptimizerConfig, Regression, Result, TrainConfig,
+    Network, OptimizerConfig, Regression, Result, TrainConfig,
 };
 use std::path::Path;
 
@@ -251,14 +251,7 @@ impl Mlp {
         };
         let mut net = Network::<f32>::new(&arch, self.init, self.train.seed)?;
         let mut optimizer = self.optimizer.build(&net, scaled.len())?;
-        train(
-            &mut net,
-            &mut optimizer,
-            &scaled,
-            Monitor::default(),
-            &self.train,
-            &mut (),
-        )?;
+        train(&mut net, &mut optimizer, &scaled, &self.train)?;
         Ok(Model { net, info })
     }
 }

@@ -46,12 +46,12 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "bundled-mnist")] {
-//! use backprop::{evaluate, train, Architecture, Init, Mnist, Monitor, Network, OptimizerConfig, TrainConfig};
+//! use backprop::{evaluate, Architecture, Init, Mnist, Network, OptimizerConfig, TrainConfig, Training};
 //! let mnist = Mnist::bundled()?;
 //! let mut net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 1)?;
 //! let mut sgd = OptimizerConfig::default().build(&net, mnist.train.len())?; // SGD, η = 1.5
 //! let config = TrainConfig::default(); // 30 epochs, mini-batches of 10
-//! train(&mut net, &mut sgd, &mnist.train, Monitor { test: Some(&mnist.test), ..Default::default() }, &config, &mut ())?;
+//! Training::new(&config).test(&mnist.test).run(&mut net, &mut sgd, &mnist.train)?;
 //! println!("accuracy {:.2}%", 100.0 * evaluate(&net, &mnist.test)?.accuracy());
 //! backprop::model_io::save(&net, "model.safetensors".as_ref())?;
 //! # }
@@ -141,9 +141,9 @@ pub use network::{argmax, Gradient, Network};
 pub use real::Real;
 pub use rng::Rng;
 pub use train::{
-    check_fits, evaluate, train, train_from, Augment, Checkpoint, EpochReport, Evaluation, History,
-    Monitor, Optimizer, OptimizerConfig, OptimizerState, Progress, Regression, Schedule, Stop,
-    TrainConfig, TrainState, UpdateRule,
+    check_fits, evaluate, train, Augment, Checkpoint, EpochReport, Evaluation, History, Optimizer,
+    OptimizerConfig, OptimizerState, Progress, Regression, Schedule, Stop, TrainConfig, TrainState,
+    Training, UpdateRule,
 };
 pub use workspace::Workspace;
 

@@ -5,7 +5,7 @@
 use crate::common;
 
 use backprop::{
-    train, Activation, Architecture, Cost, Dataset, Error, Init, Kernels, Mnist, Monitor, Network,
+    train, Activation, Architecture, Cost, Dataset, Error, Init, Kernels, Mnist, Network,
     OptimizerConfig, Rng, TrainConfig, UpdateRule,
 };
 
@@ -58,11 +58,7 @@ fn trained(
         batch_size,
         ..Default::default()
     };
-    let monitor = Monitor {
-        test: None,
-        validation: None,
-    };
-    kernels.install(|| train(&mut net, &mut optimizer, data, monitor, &config, &mut ()))??;
+    kernels.install(|| train(&mut net, &mut optimizer, data, &config))??;
     Ok(common::bits(&net))
 }
 
