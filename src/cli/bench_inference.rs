@@ -16,8 +16,7 @@ const PREDICTIONS: usize = 20_000;
 
 pub fn run(model: &Path, json_out: bool) -> anyhow::Result<ExitCode> {
     let net = model_io::load(model)?;
-    let mnist = Mnist::bundled()?;
-    let test = &mnist.test;
+    let test = &Mnist::bundled_test()?;
     if net.n_inputs() != test.n_inputs() {
         bail!(
             "{}: the model takes {} inputs, the MNIST test images have {}",
