@@ -1,5 +1,8 @@
 //! What `--health` costs: one health measurement against one training epoch of the notes'
 //! network on the bundled MNIST. `cargo run --release --example health_cost`
+//!
+//! It times `inspect::health::measure`, which is internal to the command-line tool (hidden from
+//! the docs, not a stable API); training reports it through `Progress::wants_health`.
 use backprop::inspect::health;
 use backprop::{
     Architecture, Init, Mnist, Network, OptimizerConfig, TrainConfig, TrainState, Training,

@@ -114,7 +114,7 @@ impl Mlp {
         self
     }
 
-    /// The optimiser (any [`UpdateRule`], η, λ).
+    /// The optimiser (any [`UpdateRule`](crate::UpdateRule), η, λ).
     pub fn optimizer(mut self, optimizer: OptimizerConfig) -> Self {
         self.optimizer = optimizer;
         self

@@ -22,16 +22,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Mini-batches per point of the train-cost curve.
-pub const CURVE_EVERY: usize = 50;
+pub(crate) const CURVE_EVERY: usize = 50;
 /// While running, the network is published (and the commands looked at) this often: each
 /// call of the training loop costs a few milliseconds to set up, so not more often.
 const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 /// A step request publishes after at most this many mini-batches, so a long step shows.
 const STEP_CHUNK: usize = 2000;
 /// Most mini-batches one `step` request takes.
-pub const MAX_STEP: usize = 1_000_000;
+pub(crate) const MAX_STEP: usize = 1_000_000;
 /// Largest η the page may set.
-pub const MAX_RATE: f64 = 100.0;
+pub(crate) const MAX_RATE: f64 = 100.0;
 /// While running, health is measured at most this often (it costs ~1% then).
 const HEALTH_EVERY: Duration = Duration::from_secs(1);
 

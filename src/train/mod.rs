@@ -13,6 +13,7 @@ pub(crate) mod sparse;
 mod state;
 pub mod step;
 
+pub use crate::inspect::health::{Health, LayerHealth};
 pub use crate::metrics::Regression;
 pub use augment::Augment;
 pub use checkpoint::Checkpoint;

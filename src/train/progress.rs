@@ -22,7 +22,7 @@ pub trait Progress {
         false
     }
     /// Whether each epoch's report should carry the layers' health, measured at its end on the
-    /// epoch's last [`crate::inspect::health::SAMPLES`] samples (a few percent of an epoch).
+    /// epoch's last 1000 samples (a few percent of an epoch): [`super::Health`].
     fn wants_health(&self) -> bool {
         false
     }

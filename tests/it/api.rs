@@ -284,3 +284,18 @@ fn library_errors_speak_of_the_library_not_of_the_command_lines_flags() {
         "{err}"
     );
 }
+
+#[test]
+fn a_grey_image_must_have_its_width_times_height_pixels() {
+    let err = shape_error(backprop::digit::GreyImage::new(3, 2, vec![0.5; 5]));
+    assert!(err.contains("a 3×2 image has 6 pixels, got 5"), "{err}");
+    let err = shape_error(backprop::digit::GreyImage::new(usize::MAX, 2, vec![]));
+    assert!(err.contains("got 0"), "{err}");
+    assert_eq!(
+        backprop::digit::GreyImage::new(3, 2, vec![0.5; 6])
+            .unwrap()
+            .pixels
+            .len(),
+        6
+    );
+}
