@@ -441,7 +441,7 @@ pub fn reason(status: u16) -> &'static str {
 /// The bytes of an answer: status line, headers, and the body unless `head_only` (a HEAD
 /// request, which still gets the body's Content-Length), and `Connection: close` or
 /// `keep-alive` (which HTTP/1.0 clients need to hear).
-pub(crate) fn encode(response: &Response, head_only: bool, close: bool) -> Vec<u8> {
+pub fn encode(response: &Response, head_only: bool, close: bool) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: {}\r\n\r\n",
         response.status,
