@@ -58,6 +58,23 @@
 //! # Ok::<(), backprop::Error>(())
 //! ```
 //!
+//! ## The API at a glance
+//!
+//! | you want | use |
+//! |---|---|
+//! | a model in a few lines, as scikit-learn's `MLPClassifier(...).fit(X, y)` | [`Mlp`] → [`Model`] |
+//! | data | [`Dataset`] ([`Dataset::from_rows`], [`Dataset::from_rows_regression`], splits, [`data::Scaler`]), [`Mnist`], `data::csv` (feature `csv`), your own digit: [`digit`] |
+//! | a network | [`Architecture`], [`Init`] → [`Network`] |
+//! | an optimiser | [`OptimizerConfig`] (`::sgd(η)`, `::momentum(η, μ)`, `::adam(η)`, any [`UpdateRule`]) → `.build(&net, n)` → [`Optimizer`] |
+//! | training | [`train()`]; with validation and test sets, a [`Progress`] or resuming: [`Training`]; both take a [`TrainConfig`] |
+//! | answers | [`Network::outputs`], [`Network::predict`], [`Network::outputs_batch`], [`Network::predict_batch`]; [`evaluate`] |
+//! | model files | [`model_io::save`], [`model_io::load`]; Nielsen's JSON: [`nielsen`]; interrupted runs: [`Checkpoint`] |
+//!
+//! The network's, the optimiser's and the datasets' calls check what they are given: a wrong
+//! length, a buffer or an optimiser state made for another network, a value that is not finite
+//! is an [`Error`] naming the problem, never a silent truncation. (The building blocks below
+//! them, [`Dense`]'s passes and [`Dataset::fill_inputs`], say where they panic instead.)
+//!
 //! ## Features
 //!
 //! | feature | default | what it adds |
