@@ -25,6 +25,7 @@ mod features;
 mod gradcheck;
 mod idx;
 mod model_io;
+mod onnx;
 mod predict;
 mod resume;
 mod serve;
