@@ -4,11 +4,12 @@
 
 DIR/cases.json lists the cases, each
     {"name": ..., "model": "FILE.onnx", "inputs": [[...], ...], "outputs": [[...], ...],
-     "metadata": {"key": "value", ...}}
-with `outputs` what backprop computed for `inputs` (raw features, one row a sample; at least 7).
+     "metadata": {"key": "value", ...}, "batches": [1, 7, ...]}
+with `outputs` what backprop computed for `inputs` (raw features, one row a sample) and the
+optional `batches` the batch sizes to run (the first rows of `inputs`; default --batches).
 For each case: onnx.checker.check_model(full_check=True) must accept the file, its input and
 output must be float [batch, n] with "batch" symbolic, the metadata must hold the given entries,
-and onnxruntime must give backprop's outputs to within --atol for batches of 1 row and of 7.
+and onnxruntime must give backprop's outputs to within --atol for each batch size.
 Prints one line per case with the largest difference; exits 1 naming the first mismatch.
 tests/it/onnx.rs runs it (with .ci/venv's Python: scripts/install-onnx-check.sh).
 """
@@ -65,7 +66,7 @@ def check_case(directory, case, atol, batches):
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     worst = {}
-    for n in batches:
+    for n in case.get("batches", batches):
         if n > len(x):
             fail(name, f"{len(x)} rows given, a batch of {n} asked for")
         got = session.run(["output"], {"input": x[:n]})[0]

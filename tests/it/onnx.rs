@@ -51,14 +51,17 @@ fn onnx_required() -> bool {
     std::env::var_os("BACKPROP_REQUIRE_ONNX").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// One model for onnx_check.py: its file, some rows, and what backprop answers for them.
+/// One model for onnx_check.py: its file, some rows, and what backprop answers for them; the
+/// script runs batches of the first 1 and 7 rows, and of all of them.
 fn case(dir: &Path, name: &str, model: &Model, rows: &[Vec<f32>], metadata: Value) -> Value {
     let file = format!("{name}.onnx");
     onnx::save_onnx(&model.net, &model.info, &dir.join(&file)).unwrap();
     let flat: Vec<f32> = rows.concat();
     let outputs = model.outputs_batch(&flat).unwrap();
     let outputs: Vec<&[f32]> = outputs.chunks(model.net.n_outputs()).collect();
-    json!({"name": name, "model": file, "inputs": rows, "outputs": outputs, "metadata": metadata})
+    let batches = [1, 7, rows.len()];
+    json!({"name": name, "model": file, "inputs": rows, "outputs": outputs, "metadata": metadata,
+           "batches": batches})
 }
 
 /// `n` rows of `width` values drawn from N(0, scale²) around `centre`, column by column.
@@ -103,7 +106,8 @@ fn onnxruntime_answers_what_backprop_answers_for_every_kind_of_model() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mnist = Mnist::bundled().unwrap();
-    let digits: Vec<Vec<f32>> = (0..9).map(|i| mnist.test.input(i).unwrap()).collect();
+    // 300 digits: more than the 256 rows our batch calls take at once.
+    let digits: Vec<Vec<f32>> = (0..300).map(|i| mnist.test.input(i).unwrap()).collect();
     let mut cases = Vec::new();
 
     // The notes' network, trained one epoch by `backprop train` (sigmoid, quadratic).
@@ -142,7 +146,7 @@ fn onnxruntime_answers_what_backprop_answers_for_every_kind_of_model() {
 
     // tanh and the leaky ReLU, seeded random networks on inputs of both signs (the leaky
     // ReLU's output layer shows its slope α on the negative side).
-    let inputs = random_rows(9, &[0.0; 6], &[2.0; 6], 11);
+    let inputs = random_rows(50, &[0.0; 6], &[2.0; 6], 11);
     for (hidden, output, seed) in [
         (Activation::Tanh, Activation::Identity, 5),
         (Activation::LeakyRelu, Activation::LeakyRelu, 6),
@@ -176,7 +180,7 @@ fn onnxruntime_answers_what_backprop_answers_for_every_kind_of_model() {
         d,
         "table-classifier-standardised",
         &classifier,
-        &rows[..9],
+        &rows,
         meta,
     ));
 
@@ -196,7 +200,7 @@ fn onnxruntime_answers_what_backprop_answers_for_every_kind_of_model() {
         d,
         "table-regressor-standardised",
         &regressor,
-        &rows[..9],
+        &rows,
         json!({"task": "regress"}),
     ));
 
