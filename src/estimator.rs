@@ -18,7 +18,7 @@ use crate::data::Scaler;
 use crate::model_io::{ModelInfo, Task};
 use crate::{
     argmax, evaluate, train, Activation, Architecture, Cost, Dataset, Error, Evaluation, Init,
-    Method, Monitor, Network, OptimizerConfig, Regression, Result, TrainConfig,
+    Monitor, Network, OptimizerConfig, Regression, Result, TrainConfig,
 };
 use std::path::Path;
 
@@ -63,17 +63,12 @@ impl Mlp {
     }
 
     fn new(task: Task, hidden: &[usize]) -> Mlp {
-        let adam = Method::with_defaults("adam").expect("adam is a method");
         Mlp {
             task,
             hidden: hidden.to_vec(),
             activation: Activation::Relu,
             init: Init::He,
-            optimizer: OptimizerConfig {
-                method: adam,
-                learning_rate: 0.01,
-                l2: 0.0,
-            },
+            optimizer: OptimizerConfig::adam(0.01),
             train: TrainConfig {
                 epochs: 100,
                 batch_size: 32,
@@ -119,7 +114,7 @@ impl Mlp {
         self
     }
 
-    /// The optimiser (any [`Method`], η, λ).
+    /// The optimiser (any [`UpdateRule`], η, λ).
     pub fn optimizer(mut self, optimizer: OptimizerConfig) -> Self {
         self.optimizer = optimizer;
         self

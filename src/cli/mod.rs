@@ -1,6 +1,7 @@
 //! Command-line types and dispatch, one file per subcommand.
 
 mod bench;
+mod bench_inference;
 mod data;
 mod eval;
 mod gradcheck;

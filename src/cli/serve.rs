@@ -82,8 +82,8 @@ fn app(args: &ServeArgs) -> anyhow::Result<(App, String)> {
                 net.n_inputs()
             );
         }
-        let (mnist, _) = data::load(args.run.data.as_deref())?;
-        return Ok((App::new(net, Some(mnist.test)), path.display().to_string()));
+        let (test, _) = data::load_test(args.run.data.as_deref())?;
+        return Ok((App::new(net, Some(test)), path.display().to_string()));
     }
     if args.run.resume.is_some() || args.run.json {
         bail!("--resume and --json are for `backprop train`; serve --train saves with the page's Save");

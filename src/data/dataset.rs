@@ -391,7 +391,7 @@ impl Dataset {
     pub fn split_last(self, n: usize) -> Result<(Dataset, Dataset)> {
         if n == 0 || n >= self.len() {
             return Err(Error::Dataset(format!(
-                "cannot hold out {n} of {} samples for validation: it must leave at least one for training",
+                "cannot hold out {n} of {} samples: at least one must be held out and one left for training",
                 self.len()
             )));
         }

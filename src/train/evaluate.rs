@@ -98,9 +98,9 @@ pub fn evaluate<T: Real>(net: &Network<T>, data: &Dataset) -> Result<Evaluation>
     for start in (0..data.len()).step_by(chunk) {
         indices.clear();
         indices.extend(start..(start + chunk).min(data.len()));
-        data.fill_inputs(&indices, ws.input_mut(indices.len()));
+        data.fill_inputs(&indices, ws.input_mut(indices.len())?);
         data.fill_targets(&indices, &mut y);
-        let output = net.forward_batch(&mut ws, indices.len());
+        let output = net.forward_batch(&mut ws, indices.len())?;
         for ((a, y), &i) in output.chunks_exact(k).zip(y.chunks_exact(k)).zip(&indices) {
             total_cost += net.cost.value(a, y).to_f64();
             if let Some(actual) = data.label(i) {

@@ -17,6 +17,7 @@ mod common;
 #[path = "../http/mod.rs"]
 mod http;
 
+mod api;
 mod cli;
 mod cli_edges;
 mod cli_look;

@@ -5,8 +5,8 @@
 use crate::common;
 
 use backprop::{
-    train, Activation, Architecture, Cost, Dataset, Error, Init, Kernels, Method, Mnist, Monitor,
-    Network, OptimizerConfig, Rng, TrainConfig,
+    train, Activation, Architecture, Cost, Dataset, Error, Init, Kernels, Mnist, Monitor, Network,
+    OptimizerConfig, Rng, TrainConfig, UpdateRule,
 };
 
 /// The same samples as floats, converted as a batch of bytes is: p · (1/255).
@@ -27,9 +27,9 @@ fn as_floats(data: &Dataset) -> Dataset {
     .unwrap()
 }
 
-fn sgd(net: &Network<f32>, n: usize) -> backprop::Optim<f32> {
+fn sgd(net: &Network<f32>, n: usize) -> backprop::Optimizer<f32> {
     OptimizerConfig {
-        method: Method::Sgd,
+        rule: UpdateRule::Sgd,
         learning_rate: 0.5,
         l2: 0.0,
     }
