@@ -22,6 +22,9 @@ then
   exit 0
 fi
 
-"$PYTHON" -m venv "$VENV"
+if ! "$PYTHON" -m venv "$VENV"; then
+  echo "$PYTHON -m venv $VENV failed (on Debian: apt-get install python3-venv)" >&2
+  exit 1
+fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: "${PINS[@]}"
 "$VENV/bin/python" -c 'import onnx, onnxruntime; print("onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__)'
