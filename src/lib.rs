@@ -115,6 +115,7 @@ mod metrics;
 pub mod model_io;
 mod network;
 pub mod nielsen;
+pub mod onnx;
 mod workspace;
 
 // Numbers and randomness under everything.

@@ -288,6 +288,11 @@ impl Dataset {
         self.sparse.0.get_or_init(build).as_ref()
     }
 
+    /// The index of [`Dataset::sparse_images`] if something has built it already.
+    pub(crate) fn sparse_images_if_built(&self) -> Option<&SparseImages> {
+        self.sparse.0.get().and_then(Option::as_ref)
+    }
+
     /// Writes the inputs of the samples `indices` as rows of `out` (indices.len() × n_inputs).
     ///
     /// # Panics

@@ -177,6 +177,12 @@ fn run_from<T: Real>(
     let eta0 = *state.eta0.get_or_insert(optimizer.learning_rate());
     state.history.stop = Stop::Finished;
     let mut step = Step::new(net, optimizer, data, config, batch_size)?;
+    if step.is_sparse() {
+        // Then each epoch's evaluations read only the non-zero pixels too (see `evaluate`).
+        for d in [monitor.validation, monitor.test].into_iter().flatten() {
+            d.sparse_images();
+        }
+    }
     while !state.is_done(config) {
         let start = Instant::now();
         let (epoch, eta) = (state.epoch, state.eta(config, eta0));

@@ -174,6 +174,11 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
             .count()
     }
 
+    /// Whether the first layer visits only the non-zero pixels.
+    pub(crate) fn is_sparse(&self) -> bool {
+        matches!(self.path, Path::Sparse { .. })
+    }
+
     /// The network as trained so far, with every parameter current.
     pub(crate) fn network(&mut self) -> &Network<T> {
         self.sync();

@@ -26,6 +26,7 @@ mod features;
 mod gradcheck;
 mod idx;
 mod model_io;
+mod onnx;
 mod predict;
 mod resume;
 mod serve;
