@@ -68,7 +68,7 @@
 //! | an optimiser | [`OptimizerConfig`] (`::sgd(η)`, `::momentum(η, μ)`, `::adam(η)`, any [`UpdateRule`]) → `.build(&net, n)` → [`Optimizer`] |
 //! | training | [`train()`]; with validation and test sets, a [`Progress`] or resuming: [`Training`]; both take a [`TrainConfig`] |
 //! | answers | [`Network::outputs`], [`Network::predict`], [`Network::outputs_batch`], [`Network::predict_batch`]; [`evaluate`] |
-//! | model files | [`model_io::save`], [`model_io::load`]; Nielsen's JSON: [`nielsen`]; interrupted runs: [`Checkpoint`] |
+//! | model files | [`model_io::save`], [`model_io::load`]; ONNX for other runtimes: [`onnx`]; Nielsen's JSON: [`nielsen`]; interrupted runs: [`Checkpoint`] |
 //!
 //! The network's, the optimiser's and the datasets' calls check what they are given: a wrong
 //! length, a buffer or an optimiser state made for another network, a value that is not finite
