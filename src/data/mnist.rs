@@ -134,11 +134,7 @@ impl Mnist {
         let (test_labels, test_labels_path) = next();
         let train_labels = labels(train_labels, &train_labels_path)?;
         let test_labels = labels(test_labels, &test_labels_path)?;
-        let n_classes = train_labels
-            .iter()
-            .chain(&test_labels)
-            .max()
-            .map_or(0, |&m| m as usize + 1);
+        let n_classes = n_classes(&train_labels, &test_labels);
         let train = images(
             train_images,
             &train_images_path,
@@ -211,11 +207,7 @@ fn test_from_parts(parts: Vec<(Idx, PathBuf)>) -> Result<Dataset> {
     let (test_labels, test_labels_path) = next();
     let train_labels = labels(train_labels, &train_labels_path)?;
     let test_labels = labels(test_labels, &test_labels_path)?;
-    let n_classes = train_labels
-        .iter()
-        .chain(&test_labels)
-        .max()
-        .map_or(0, |&m| m as usize + 1);
+    let n_classes = n_classes(&train_labels, &test_labels);
     images(
         test_images,
         &test_images_path,
@@ -251,6 +243,15 @@ fn find(dir: &Path, stem: &str, kind: &str) -> Result<PathBuf> {
                 stem
             ))
         })
+}
+
+/// Largest label of either set + 1: the classes both sets are counted in.
+fn n_classes(train_labels: &[u32], test_labels: &[u32]) -> usize {
+    train_labels
+        .iter()
+        .chain(test_labels)
+        .max()
+        .map_or(0, |&m| m as usize + 1)
 }
 
 fn labels(idx: Idx, path: &Path) -> Result<Vec<u32>> {
