@@ -19,6 +19,7 @@ mod serve;
 // Issue 16, tables and other tools' model files.
 mod export;
 mod table;
+mod table_progress;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -277,7 +277,7 @@ impl TrainArgs {
 /// The log of a run that has not saved its model yet: `model.log.jsonl` →
 /// `model.log.partial.jsonl`. Once the model is saved, the log is written whole and this file
 /// removed; a failed or interrupted run leaves it, and the previous log, as they are.
-fn partial_log_path(log: &Path) -> PathBuf {
+pub(super) fn partial_log_path(log: &Path) -> PathBuf {
     let stem = log.file_stem().unwrap_or_default().to_string_lossy();
     match log.extension() {
         Some(ext) => log.with_file_name(format!("{stem}.partial.{}", ext.to_string_lossy())),
@@ -461,7 +461,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             seed: args.seed,
             learning_rate: args.optim.learning_rate,
             l2: args.optim.l2,
+            early_stop: args.early_stop,
             out: &args.out,
+            log: args.log.as_deref(),
             json: args.json,
         });
     }

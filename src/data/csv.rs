@@ -8,6 +8,10 @@
 //! one vector may briefly make it × 8), never its text. Every error names the file, the line
 //! and the column.
 
+mod rows;
+
+pub use rows::{Row, Rows};
+
 use crate::model_io::Task;
 use crate::{Dataset, Error, Result};
 use std::collections::BTreeMap;
