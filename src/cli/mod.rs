@@ -14,6 +14,7 @@ mod train;
 mod explain;
 mod plot;
 mod predict;
+mod predict_table;
 // Issue 6, the draw-a-digit page.
 mod serve;
 // Issue 16, tables and other tools' model files.
