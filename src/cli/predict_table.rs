@@ -1,5 +1,6 @@
 //! `backprop predict --model M --data rows.csv`: a table model's answer for each row, streamed
-//! (a few hundred rows are held at a time, whatever the file's length).
+//! (a few hundred rows are held at a time, whatever the file's length). A bad row ends the run
+//! with exit 1 after the rows before it are answered.
 //!
 //! ```text
 //! text    1: setosa 97.31% (target: setosa)          a class and its probability
@@ -53,13 +54,19 @@ pub fn run(model_path: &Path, model: Model, data: &Path, json: bool) -> anyhow::
     let mut x = vec![0f32; CHUNK * d];
     let mut batch: Vec<Row> = Vec::with_capacity(CHUNK);
     let mut answered = 0usize;
-    loop {
+    // A bad row stops the run there, once the rows before it are answered.
+    let mut bad_row = None;
+    while bad_row.is_none() {
         batch.clear();
         while batch.len() < CHUNK {
             let at = batch.len() * d;
-            match rows.next_into(&mut x[at..at + d])? {
-                Some(row) => batch.push(row),
-                None => break,
+            match rows.next_into(&mut x[at..at + d]) {
+                Ok(Some(row)) => batch.push(row),
+                Ok(None) => break,
+                Err(e) => {
+                    bad_row = Some(e);
+                    break;
+                }
             }
         }
         if batch.is_empty() {
@@ -76,6 +83,9 @@ pub fn run(model_path: &Path, model: Model, data: &Path, json: bool) -> anyhow::
             writeln!(out, "{line}")?;
         }
         answered += batch.len();
+    }
+    if let Some(e) = bad_row {
+        return Err(e.into());
     }
     if answered == 0 {
         bail!("{}: a header but no rows", data.display());
