@@ -83,6 +83,17 @@ fn bad_files_get_one_line_naming_file_line_and_column() {
             "y",
             "t.csv:1: the target \"y\" is the only column",
         ),
+        // The line counts blank lines, and \r\n line ends (the csv crate's own count does not).
+        (
+            "x,y\n1,2\n\n\nabc,3\n",
+            "y",
+            "t.csv:5: column 1 (x): \"abc\" is not a number",
+        ),
+        (
+            "x,y\r\n1,2\r\n3,4\r\nabc,3\r\n",
+            "y",
+            "t.csv:4: column 1 (x): \"abc\" is not a number",
+        ),
     ];
     for (text, target, expected) in cases {
         let err = read(text, target, None).unwrap_err().to_string();

@@ -26,6 +26,7 @@ pub struct Rows<R: Read> {
     target: Option<usize>,
     ignored: Vec<String>,
     rows: usize,
+    line_of: LineOf,
 }
 
 /// Where a row came from, and its target cell if the file has the target column.
@@ -88,6 +89,7 @@ impl<R: Read> Rows<R> {
             .iter()
             .map(|h| String::from_utf8_lossy(h).trim().to_string())
             .collect();
+        let line_of = LineOf::after_header(&csv);
         let find = |name: &str| -> Result<Option<usize>> {
             let mut at = header.iter().enumerate().filter(|(_, h)| *h == name);
             match (at.next(), at.next()) {
@@ -140,6 +142,7 @@ impl<R: Read> Rows<R> {
             target,
             ignored,
             rows: 0,
+            line_of,
         })
     }
 
@@ -181,7 +184,7 @@ impl<R: Read> Rows<R> {
             if r.len() == 1 && r.get(0).is_some_and(|c| c.is_empty()) {
                 continue; // a blank line
             }
-            let line = r.position().map_or(0, |pos| pos.line());
+            let line = self.line_of.of(r, &self.csv);
             let width = self.header.len();
             if r.len() != width {
                 return Err(Error::Dataset(format!(
@@ -229,11 +232,44 @@ impl<R: Read> Rows<R> {
     }
 }
 
+/// Which line of the file a record is on.
+///
+/// The csv crate's own answer is off after blank lines (the first record after them gets the
+/// first blank's line, rust-csv issue 208) and with `\r\n` line ends (one line early). Its
+/// reader's position after a record, the start of the next one, counts blank lines, but lags by
+/// one line with `\r\n` (it has not consumed the `\n` yet, rust-csv issue 395): how much it
+/// lags is seen once, after the header. A record over several lines (a quoted newline) is
+/// named by its last line.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LineOf {
+    lag: u64,
+}
+
+impl LineOf {
+    /// Measures the lag, right after the header (line 1) was read.
+    pub(crate) fn after_header<R: Read>(reader: &csv::Reader<R>) -> LineOf {
+        LineOf {
+            lag: u64::from(reader.position().line() <= 1),
+        }
+    }
+
+    /// The line of `record`, just read by `reader`.
+    pub(crate) fn of<R: Read>(self, record: &csv::ByteRecord, reader: &csv::Reader<R>) -> u64 {
+        let start = record.position().map_or(0, |p| p.line());
+        // The last record of a file without a final newline: the reader did not move past it.
+        start.max((reader.position().line() + self.lag).saturating_sub(1))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rows(text: &str, features: Option<&[String]>, target: Option<&str>) -> Result<Rows<&[u8]>> {
+    fn rows<'a>(
+        text: &'a str,
+        features: Option<&[String]>,
+        target: Option<&str>,
+    ) -> Result<Rows<&'a [u8]>> {
         Rows::from_reader(text.as_bytes(), Path::new("r.csv"), features, 2, target)
     }
 
@@ -295,6 +331,18 @@ mod tests {
                 "r.csv:2: column 2 (b): \"inf\" is not a finite number",
             ),
             ("a,b\n1,\n", "r.csv:2: column 2 (b): \"\" is not a number"),
+            (
+                "a,b\n1,2\n\n\n1,x\n",
+                "r.csv:5: column 2 (b): \"x\" is not a number",
+            ),
+            (
+                "a,b\r\n1,2\r\n1,x\r\n",
+                "r.csv:3: column 2 (b): \"x\" is not a number",
+            ),
+            (
+                "a,b\n1,2\n\n1,2\n1,x\n",
+                "r.csv:5: column 2 (b): \"x\" is not a number",
+            ),
         ];
         for (text, expected) in cases {
             let err = rows(text, Some(&f), None).and_then(|mut r| {
