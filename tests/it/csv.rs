@@ -299,7 +299,10 @@ fn the_toy_sets_train_with_no_file() {
         ])
         .assert()
         .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    // One object per epoch, then the test evaluation.
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert_eq!(text.lines().count(), 201, "{text}");
+    let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     // Three arms: chance is 1/3; the noise (σ = 0.1) blurs the arms near the centre.
     assert!(v["accuracy"].as_f64().unwrap() > 0.8, "{v}");
     assert!(dir.path().join("model.safetensors").exists());
