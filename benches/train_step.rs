@@ -7,7 +7,7 @@
 
 use backprop::train::step::fused_sgd;
 use backprop::{
-    train, Activation, Architecture, Cost, Gradient, Init, Method, Mnist, Monitor, Network,
+    train, Activation, Architecture, Cost, Gradient, Init, Mnist, Monitor, Network,
     OptimizerConfig, TrainConfig, Workspace,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -29,13 +29,15 @@ fn step(c: &mut Criterion) {
         let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
         let indices: Vec<usize> = (0..batch).collect();
         let mut y = vec![0f32; batch * 10];
-        mnist.train.fill_inputs(&indices, ws.input_mut(batch));
+        mnist
+            .train
+            .fill_inputs(&indices, ws.input_mut(batch).unwrap());
         mnist.train.fill_targets(&indices, &mut y);
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_function(BenchmarkId::new("backprop_then_step", batch), |b| {
             b.iter(|| {
-                let cost = net.backprop_batch(&mut ws, &y, batch, &mut grad);
-                sgd.step(&mut net, &grad);
+                let cost = net.backprop_batch(&mut ws, &y, batch, &mut grad).unwrap();
+                sgd.step(&mut net, &grad).unwrap();
                 black_box(cost)
             })
         });
@@ -67,11 +69,7 @@ fn epoch(c: &mut Criterion) {
             Activation::Softmax,
             Cost::LogLikelihood,
         );
-        let optim = OptimizerConfig {
-            method: Method::with_defaults("adam").unwrap(),
-            learning_rate: 1e-3,
-            l2: 0.0,
-        };
+        let optim = OptimizerConfig::adam(1e-3);
         (arch, Init::He, optim, 128)
     };
     for (name, (arch, init, optim, batch_size)) in [

@@ -18,7 +18,7 @@
 //! [`Dense::backprop`]: crate::Dense::backprop
 //! [`Activation::backward`]: crate::Activation::backward
 
-use crate::{Gradient, Network, Real};
+use crate::{Gradient, Network, Real, Result};
 
 /// One layer l of a [`BackwardTrace`].
 #[derive(Clone, Debug, PartialEq)]
@@ -52,11 +52,12 @@ pub struct BackwardTrace<T> {
 impl<T: Real> Network<T> {
     /// [`Network::backprop`] for one sample, keeping each layer's a, ∂C₀/∂a and δ.
     ///
-    /// # Panics
-    /// If `x` or `y` does not fit the network.
-    pub fn backward_trace(&self, x: &[T], y: &[T]) -> BackwardTrace<T> {
-        assert_eq!(x.len(), self.n_inputs(), "input size");
-        assert_eq!(y.len(), self.n_outputs(), "target size");
+    /// # Errors
+    /// [`crate::Error::Shape`] unless `x` has [`Network::n_inputs`] values and `y`
+    /// [`Network::n_outputs`].
+    pub fn backward_trace(&self, x: &[T], y: &[T]) -> Result<BackwardTrace<T>> {
+        self.check_input(x.len(), 1)?;
+        self.check_targets(y.len(), 1)?;
         let mut activations = vec![x.to_vec()];
         for layer in &self.layers {
             let a = layer.feedforward(activations.last().unwrap());
@@ -91,14 +92,14 @@ impl<T: Real> Network<T> {
             });
         }
         layers.reverse();
-        BackwardTrace {
+        Ok(BackwardTrace {
             input: x.to_vec(),
             target: y.to_vec(),
             layers,
             cost,
             terms,
             gradient,
-        }
+        })
     }
 }
 
@@ -116,8 +117,8 @@ mod tests {
         let net = Network::<f64>::new(&arch, Init::Normal, 2).unwrap();
         let x = [0.1, 0.9, 0.0, 0.4, 0.7];
         let y = [0.0, 1.0, 0.0];
-        let t = net.backward_trace(&x, &y);
-        let (g, c) = net.backprop(&x, &y);
+        let t = net.backward_trace(&x, &y).unwrap();
+        let (g, c) = net.backprop(&x, &y).unwrap();
         assert_eq!((t.gradient, t.cost), (g.clone(), c));
         assert_eq!(t.layers[1].a, net.feedforward(&x).unwrap());
         // ∂C₀/∂b_j = δ_j, and the terms add up to C₀.

@@ -18,8 +18,8 @@ use crate::data::Scaler;
 use crate::model_io::{ModelInfo, Task};
 use crate::{
     argmax, evaluate, train, Activation, Architecture, Cost, Dataset, EpochReport, Error,
-    Evaluation, History, Init, Method, Monitor, Network, OptimizerConfig, Progress, Regression,
-    Result, TrainConfig,
+    Evaluation, History, Init, Monitor, Network, OptimizerConfig, Progress, Regression, Result,
+    TrainConfig,
 };
 use std::borrow::Cow;
 use std::path::Path;
@@ -69,17 +69,12 @@ impl Mlp {
     }
 
     fn new(task: Task, hidden: &[usize]) -> Mlp {
-        let adam = Method::with_defaults("adam").expect("adam is a method");
         Mlp {
             task,
             hidden: hidden.to_vec(),
             activation: Activation::Relu,
             init: Init::He,
-            optimizer: OptimizerConfig {
-                method: adam,
-                learning_rate: 0.01,
-                l2: 0.0,
-            },
+            optimizer: OptimizerConfig::adam(0.01),
             train: TrainConfig {
                 epochs: 100,
                 batch_size: 32,
@@ -126,7 +121,7 @@ impl Mlp {
         self
     }
 
-    /// The optimiser (any [`Method`], η, λ).
+    /// The optimiser (any [`UpdateRule`], η, λ).
     pub fn optimizer(mut self, optimizer: OptimizerConfig) -> Self {
         self.optimizer = optimizer;
         self

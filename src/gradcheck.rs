@@ -11,7 +11,7 @@
 //! effect compared absolutely: for them a pass means |backprop − numeric| ≤ 1e-9. The cost C is
 //! computed by [`Network::feedforward`], independently of the batched code being checked.
 
-use crate::{Activation, Cost, Gradient, Network, Workspace};
+use crate::{Activation, Cost, Error, Gradient, Network, Result, Workspace};
 use serde::{Deserialize, Serialize};
 
 /// Step of the central differences.
@@ -88,42 +88,46 @@ pub fn relative_error(backprop: f64, numeric: f64) -> f64 {
 /// differences of the mean cost over the `batch` samples `x` (batch × n_inputs) with targets `y`
 /// (batch × n_outputs).
 ///
+/// # Errors
+/// [`crate::Error::Shape`] unless `x` is batch × n_inputs values and `y` batch × n_outputs.
+///
 /// # Examples
 /// ```
 /// use backprop::{gradcheck, Activation, Architecture, Cost, Init, Network};
 /// let arch = Architecture::sigmoid(vec![3, 4, 2]);
 /// let net = Network::<f64>::new(&arch, Init::Normal, 7).unwrap();
-/// let check = gradcheck::check_gradients(&net, &[0.1, 0.5, 0.9], &[0.0, 1.0], 1);
+/// let check = gradcheck::check_gradients(&net, &[0.1, 0.5, 0.9], &[0.0, 1.0], 1).unwrap();
 /// assert!(check.passed(), "{check:?}");
 /// ```
-pub fn check_gradients(net: &Network<f64>, x: &[f64], y: &[f64], batch: usize) -> GradCheck {
-    assert_eq!(
-        x.len(),
-        batch * net.n_inputs(),
-        "x must be batch × n_inputs"
-    );
-    assert_eq!(
-        y.len(),
-        batch * net.n_outputs(),
-        "y must be batch × n_outputs"
-    );
+pub fn check_gradients(
+    net: &Network<f64>,
+    x: &[f64],
+    y: &[f64],
+    batch: usize,
+) -> Result<GradCheck> {
+    check_batch(net, x, y, batch)?;
     let mut ws = Workspace::new(net, batch);
-    ws.input_mut(batch).copy_from_slice(x);
+    ws.input_mut(batch)?.copy_from_slice(x);
     let mut grad = Gradient::zeros_like(net);
-    net.backprop_batch(&mut ws, y, batch, &mut grad);
+    net.backprop_batch(&mut ws, y, batch, &mut grad)?;
     compare(net, &grad, x, y, batch)
 }
 
 /// Compares any claimed gradient `grad` of the mean cost over the batch with central
 /// differences: the part of [`check_gradients`] after backpropagation, so that other
 /// implementations (such as [`Network::backprop`]) are checked the same way.
+///
+/// # Errors
+/// As [`check_gradients`], and [`Error::Shape`] unless `grad` is shaped like `net`.
 pub fn compare(
     net: &Network<f64>,
     grad: &Gradient<f64>,
     x: &[f64],
     y: &[f64],
     batch: usize,
-) -> GradCheck {
+) -> Result<GradCheck> {
+    check_batch(net, x, y, batch)?;
+    net.check_gradient(grad, "gradient")?;
     let mut probe = net.clone();
     // The numeric derivative of C with respect to one parameter, which `param` picks out.
     let mut numeric = |param: &dyn Fn(&mut Network<f64>) -> &mut f64| {
@@ -158,9 +162,20 @@ pub fn compare(
         .iter()
         .map(|c| c.max_rel_error_weights.max(c.max_rel_error_biases))
         .fold(0.0, f64::max);
-    GradCheck {
+    Ok(GradCheck {
         layers,
         max_rel_error,
         n_parameters,
+    })
+}
+
+/// `x` and `y` are `batch` samples of `net`'s inputs and outputs, and there is at least one.
+fn check_batch(net: &Network<f64>, x: &[f64], y: &[f64], batch: usize) -> Result<()> {
+    if batch == 0 {
+        return Err(Error::Shape(
+            "a gradient check needs at least one sample".into(),
+        ));
     }
+    net.check_input(x.len(), batch)?;
+    net.check_targets(y.len(), batch)
 }

@@ -28,8 +28,8 @@ impl<T: Real> Network<T> {
     pub fn outputs(&self, x: &[T]) -> Result<Vec<T>> {
         self.check_input(x.len(), 1)?;
         let mut ws = Workspace::new(self, 1);
-        ws.input_mut(1).copy_from_slice(x);
-        Ok(self.forward_batch(&mut ws, 1).to_vec())
+        ws.input_mut(1)?.copy_from_slice(x);
+        Ok(self.forward_batch(&mut ws, 1)?.to_vec())
     }
 
     /// The class the network picks for one input x: the index of its largest output.
@@ -58,8 +58,8 @@ impl<T: Real> Network<T> {
         let mut ws = Workspace::new(self, CHUNK.min(n.max(1)));
         for rows in xs.chunks(CHUNK * n_in) {
             let batch = rows.len() / n_in;
-            ws.input_mut(batch).copy_from_slice(rows);
-            out.extend_from_slice(self.forward_batch(&mut ws, batch));
+            ws.input_mut(batch)?.copy_from_slice(rows);
+            out.extend_from_slice(self.forward_batch(&mut ws, batch)?);
         }
         Ok(out)
     }
@@ -75,10 +75,16 @@ impl<T: Real> Network<T> {
 
     /// [`Error::Shape`] unless `len` is `samples` inputs.
     pub(crate) fn check_input(&self, len: usize, samples: usize) -> Result<()> {
-        if len != self.n_inputs() * samples {
+        let n_in = self.n_inputs();
+        if samples == 1 && len != n_in {
             return Err(Error::Shape(format!(
-                "the network takes {} inputs, got {len}",
-                self.n_inputs()
+                "the network takes {n_in} inputs, got {len}"
+            )));
+        }
+        if len != n_in * samples {
+            return Err(Error::Shape(format!(
+                "{samples} samples need {} input values ({n_in} per sample), got {len}",
+                n_in * samples
             )));
         }
         Ok(())

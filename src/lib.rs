@@ -20,7 +20,7 @@
 //! | ∂C₀/∂a_k^(L−1) = Σ_j w_jk σ'(z_j) ∂C₀/∂a_j, then keep going backwards | [`Dense::backprop`], [`Network::backprop`] |
 //! | every layer's a, ∂C₀/∂a and δ = ∂C₀/∂z of one sample, kept | [`Network::backward_trace`] |
 //! | ∂C/∂w = (1/n) Σ_k ∂C_k/∂w over the samples | [`Network::backprop_batch`] |
-//! | θ^(t+1) = θ^t − η ∇C(θ^t) | [`Optim`] with [`Method::Sgd`] |
+//! | θ^(t+1) = θ^t − η ∇C(θ^t) | [`Optimizer`] with [`UpdateRule::Sgd`] |
 //! | "backpropagation is gradient descent with an efficient way to compute the gradient" | [`train()`] |
 //! | what the default `backprop train` runs: θ ← θ − η∇C for each mini-batch, in one pass | the training step chosen once per run (`Step` in `src/train/step.rs`): plain SGD fused into backpropagation, each layer stepped as soon as its δ is known ([`train::step::fused_sgd`], [`Dense::sgd_step_batch`]), and a first layer that visits only the non-zero pixels (`src/train/sparse/`) |
 //!
@@ -98,6 +98,7 @@ mod metrics;
 pub mod model_io;
 mod network;
 pub mod nielsen;
+pub mod onnx;
 mod workspace;
 
 // Numbers and randomness under everything.
@@ -142,8 +143,8 @@ pub use real::Real;
 pub use rng::Rng;
 pub use train::{
     check_fits, evaluate, train, train_from, Augment, Checkpoint, EpochReport, Evaluation, History,
-    Method, Monitor, Optim, OptimState, OptimizerConfig, Progress, Regression, Schedule, Stop,
-    TrainConfig, TrainState,
+    Monitor, Optimizer, OptimizerConfig, OptimizerState, Progress, Regression, Schedule, Stop,
+    TrainConfig, TrainState, UpdateRule,
 };
 pub use workspace::Workspace;
 

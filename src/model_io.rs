@@ -76,7 +76,7 @@ impl ModelInfo {
     }
 
     /// Checks what a file says against the network it describes.
-    fn validate(&self, net: &Network<f32>) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self, net: &Network<f32>) -> std::result::Result<(), String> {
         let count = |what: &str, len: usize, want: usize| {
             if len == want {
                 Ok(())

@@ -168,7 +168,13 @@ impl<T: Real> Network<T> {
     ///            ∂C₀/∂b_j  =           σ'(z_j) ∂C₀/∂a_j
     ///            ∂C₀/∂a_k^(l−1) = Σ_j w_jk σ'(z_j) ∂C₀/∂a_j
     /// ```
-    pub fn backprop(&self, x: &[T], y: &[T]) -> (Gradient<T>, T) {
+    ///
+    /// # Errors
+    /// [`Error::Shape`] unless `x` has [`Network::n_inputs`] values and `y`
+    /// [`Network::n_outputs`].
+    pub fn backprop(&self, x: &[T], y: &[T]) -> Result<(Gradient<T>, T)> {
+        self.check_input(x.len(), 1)?;
+        self.check_targets(y.len(), 1)?;
         let mut activations = vec![x.to_vec()];
         for layer in &self.layers {
             let a = layer.feedforward(activations.last().unwrap());
@@ -190,15 +196,73 @@ impl<T: Real> Network<T> {
                 &mut grad.layers[l],
             );
         }
-        (grad, cost)
+        Ok((grad, cost))
     }
 
     /// The outputs for a mini-batch whose inputs are already in `ws.input_mut(batch)`.
     ///
     /// # Shapes
     /// Returns batch × n_outputs, one sample per row.
-    pub fn forward_batch<'w>(&self, ws: &'w mut Workspace<T>, batch: usize) -> &'w [T] {
-        self.forward_impl(ws, batch, false, 0)
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if `ws` was made for another network, or holds fewer than `batch`
+    /// samples.
+    pub fn forward_batch<'w>(&self, ws: &'w mut Workspace<T>, batch: usize) -> Result<&'w [T]> {
+        self.check_workspace(ws, batch)?;
+        Ok(self.forward_impl(ws, batch, false, 0))
+    }
+
+    /// Checks that `ws` was made for this network and holds `batch` samples.
+    pub(crate) fn check_workspace(&self, ws: &Workspace<T>, batch: usize) -> Result<()> {
+        let same_shape = ws.sizes.len() == self.layers.len() + 1
+            && ws.sizes[0] == self.n_inputs()
+            && ws.sizes[1..]
+                .iter()
+                .zip(&self.layers)
+                .all(|(&n, l)| n == l.n_out);
+        if !same_shape {
+            return Err(Error::Shape(format!(
+                "the workspace was made for a network of sizes {:?}, not {:?}",
+                ws.sizes,
+                self.architecture().sizes
+            )));
+        }
+        if batch > ws.capacity {
+            return Err(Error::Shape(format!(
+                "a batch of {batch} samples does not fit a workspace made for {}",
+                ws.capacity
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that `len` target values are `batch` rows of [`Network::n_outputs`].
+    pub(crate) fn check_targets(&self, len: usize, batch: usize) -> Result<()> {
+        if len != batch * self.n_outputs() {
+            return Err(Error::Shape(format!(
+                "{batch} sample(s) need {} target values ({} per sample), got {len}",
+                batch * self.n_outputs(),
+                self.n_outputs()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that `grad` (named `what` in the message) is shaped like this network.
+    pub(crate) fn check_gradient(&self, grad: &Gradient<T>, what: &str) -> Result<()> {
+        let fits =
+            grad.layers.len() == self.layers.len()
+                && grad.layers.iter().zip(&self.layers).all(|(g, l)| {
+                    g.dc_dw.len() == l.weights.len() && g.dc_db.len() == l.biases.len()
+                });
+        if !fits {
+            return Err(Error::Shape(format!(
+                "the {what} is shaped for a network of sizes {:?}, not {:?}",
+                grad.sizes(),
+                self.architecture().sizes
+            )));
+        }
+        Ok(())
     }
 
     /// The forward pass from layer `from` on (the layers before have written their
@@ -246,7 +310,37 @@ impl<T: Real> Network<T> {
     /// ∂C/∂z^(L) comes from [`Cost::delta`] (divided by the batch size, since C is a mean), then
     /// each [`Dense::backward_batch`] turns its layer's error into that layer's gradient and the
     /// previous layer's error.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if `ws` was made for another network or holds fewer than `batch`
+    /// samples, if `y` is not batch × n_outputs values, or if `grad` is not shaped like the
+    /// network.
     pub fn backprop_batch(
+        &self,
+        ws: &mut Workspace<T>,
+        y: &[T],
+        batch: usize,
+        grad: &mut Gradient<T>,
+    ) -> Result<T> {
+        self.check_batch(ws, y, batch, grad)?;
+        Ok(self.backprop_batch_checked(ws, y, batch, grad))
+    }
+
+    /// Everything [`Network::backprop_batch`] checks.
+    pub(crate) fn check_batch(
+        &self,
+        ws: &Workspace<T>,
+        y: &[T],
+        batch: usize,
+        grad: &Gradient<T>,
+    ) -> Result<()> {
+        self.check_workspace(ws, batch)?;
+        self.check_targets(y.len(), batch)?;
+        self.check_gradient(grad, "gradient")
+    }
+
+    /// [`Network::backprop_batch`] once its arguments are checked.
+    pub(crate) fn backprop_batch_checked(
         &self,
         ws: &mut Workspace<T>,
         y: &[T],
@@ -314,8 +408,44 @@ impl<T: Real> Gradient<T> {
         }
     }
 
+    /// Number of components, ∂C/∂w and ∂C/∂b.
+    pub fn n_parameters(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.dc_dw.len() + l.dc_db.len())
+            .sum()
+    }
+
+    /// The layer sizes n_0 … n_L of the network this gradient is shaped for (for messages).
+    fn sizes(&self) -> Vec<usize> {
+        let first = self
+            .layers
+            .first()
+            .map(|l| l.dc_dw.len() / l.dc_db.len().max(1));
+        first
+            .into_iter()
+            .chain(self.layers.iter().map(|l| l.dc_db.len()))
+            .collect()
+    }
+
     /// Adds `other` component by component.
-    pub fn add(&mut self, other: &Gradient<T>) {
+    ///
+    /// # Errors
+    /// [`Error::Shape`] unless `other` is shaped like `self`.
+    pub fn add(&mut self, other: &Gradient<T>) -> Result<()> {
+        let fits = self.layers.len() == other.layers.len()
+            && self
+                .layers
+                .iter()
+                .zip(&other.layers)
+                .all(|(l, o)| l.dc_dw.len() == o.dc_dw.len() && l.dc_db.len() == o.dc_db.len());
+        if !fits {
+            return Err(Error::Shape(format!(
+                "cannot add a gradient shaped for sizes {:?} to one shaped for {:?}",
+                other.sizes(),
+                self.sizes()
+            )));
+        }
         for (l, o) in self.layers.iter_mut().zip(&other.layers) {
             for (g, &h) in l
                 .dc_dw
@@ -326,6 +456,7 @@ impl<T: Real> Gradient<T> {
                 *g += h;
             }
         }
+        Ok(())
     }
 }
 

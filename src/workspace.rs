@@ -2,7 +2,7 @@
 //! masks, allocated once per run.
 
 use crate::layer::{Dense, PrevLayer};
-use crate::{Dropout, Network, Real, Result, Rng};
+use crate::{Dropout, Error, Network, Real, Result, Rng};
 
 /// Buffers for mini-batch passes of one network, allocated once: the activations a^(l) of
 /// every layer and the errors ∂C/∂z^(l), for up to `capacity` samples; with dropout, the masks
@@ -71,7 +71,11 @@ impl<T: Real> Workspace<T> {
     /// Draws new dropout masks for the next `batch` samples: each activation is kept with
     /// probability keep = 1 − rate and then scaled by 1/keep ("inverted dropout"), so nothing
     /// changes at evaluation time.
-    pub fn draw_masks(&mut self, rng: &mut Rng, batch: usize) {
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if `batch` is more than the workspace holds.
+    pub fn draw_masks(&mut self, rng: &mut Rng, batch: usize) -> Result<()> {
+        self.check_capacity(batch)?;
         for ((mask, &keep), &n) in self.masks.iter_mut().zip(&self.keep).zip(&self.sizes) {
             if mask.is_empty() {
                 continue;
@@ -81,13 +85,23 @@ impl<T: Real> Workspace<T> {
                 *m = if rng.uniform() < keep { scale } else { T::ZERO };
             }
         }
+        Ok(())
     }
 
     /// The dropout mask last drawn for a^(l) (l = 0 is the input), batch × n_l: 0 for dropped,
-    /// 1/keep for kept. `None` where there is no dropout.
+    /// 1/keep for kept. `None` where there is no dropout, no layer `l`, or fewer than `batch`
+    /// samples.
     pub fn dropout_mask(&self, l: usize, batch: usize) -> Option<&[T]> {
         let mask = self.masks.get(l)?;
-        (!mask.is_empty()).then(|| &mask[..batch * self.sizes[l]])
+        if mask.is_empty() || batch > self.capacity {
+            return None;
+        }
+        Some(&mask[..batch * self.sizes[l]])
+    }
+
+    /// The most samples a batch may have in this workspace.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Whether any dropout is on.
@@ -95,15 +109,17 @@ impl<T: Real> Workspace<T> {
         self.masks.iter().any(|m| !m.is_empty())
     }
 
-    /// The output activations of the last pass, batch × n_outputs.
-    pub fn output(&self, batch: usize) -> &[T] {
+    /// The output activations of the last pass, batch × n_outputs (batch ≤ capacity).
+    pub(crate) fn output(&self, batch: usize) -> &[T] {
         let a = &self.activations[self.activations.len() - 1];
         &a[..batch * self.sizes[self.sizes.len() - 1]]
     }
 
-    /// The activations a^(l) of layer `l` (0 the input) in the last pass, batch × n_l.
-    pub fn activations(&self, l: usize, batch: usize) -> &[T] {
-        &self.activations[l][..batch * self.sizes[l]]
+    /// The activations a^(l) of layer `l` (0 the input) in the last pass, batch × n_l; `None`
+    /// if there is no layer `l` or the workspace holds fewer than `batch` samples.
+    pub fn activations(&self, l: usize, batch: usize) -> Option<&[T]> {
+        let a = self.activations.get(l)?;
+        (batch <= self.capacity).then(|| &a[..batch * self.sizes[l]])
     }
 
     /// What layer l's backward step needs: the activations it was fed (after dropout), its
@@ -134,12 +150,32 @@ impl<T: Real> Workspace<T> {
     }
 
     /// The input rows a^(0) of the next batch, batch × n_inputs, to be filled by the caller.
-    pub fn input_mut(&mut self, batch: usize) -> &mut [T] {
-        assert!(
-            batch <= self.capacity,
-            "batch {batch} exceeds the workspace's {}",
-            self.capacity
-        );
-        &mut self.activations[0][..batch * self.sizes[0]]
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if `batch` is more than the workspace holds ([`Workspace::capacity`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::{Architecture, Init, Network, Workspace};
+    /// let net = Network::<f32>::new(&Architecture::sigmoid(vec![2, 3, 1]), Init::Normal, 1).unwrap();
+    /// let mut ws = Workspace::new(&net, 4);
+    /// ws.input_mut(4).unwrap().copy_from_slice(&[0.0, 1.0, 1.0, 0.0, 0.5, 0.5, 1.0, 1.0]);
+    /// assert_eq!(net.forward_batch(&mut ws, 4).unwrap().len(), 4);
+    /// let err = ws.input_mut(5).unwrap_err();
+    /// assert!(err.to_string().contains("a batch of 5 samples does not fit a workspace made for 4"));
+    /// ```
+    pub fn input_mut(&mut self, batch: usize) -> Result<&mut [T]> {
+        self.check_capacity(batch)?;
+        Ok(&mut self.activations[0][..batch * self.sizes[0]])
+    }
+
+    fn check_capacity(&self, batch: usize) -> Result<()> {
+        if batch > self.capacity {
+            return Err(Error::Shape(format!(
+                "a batch of {batch} samples does not fit a workspace made for {}",
+                self.capacity
+            )));
+        }
+        Ok(())
     }
 }

@@ -5,8 +5,8 @@
 //! softmax with Adam at a mini-batch of 128 (products large enough to be shared by threads).
 
 use backprop::{
-    train, Activation, Architecture, Augment, Cost, Dropout, Init, Kernels, Method, Mnist, Monitor,
-    Network, OptimizerConfig, TrainConfig,
+    train, Activation, Architecture, Augment, Cost, Dropout, Init, Kernels, Mnist, Monitor,
+    Network, OptimizerConfig, TrainConfig, UpdateRule,
 };
 
 /// One workload: layers, activations, optimiser, batch, and whether it moves and drops.
@@ -32,13 +32,13 @@ fn train_with(w: &Workload, kernels: Kernels, threads: usize) -> (Vec<u32>, f64)
     };
     let init = if w.relu_adam { Init::He } else { Init::Normal };
     let mut net = Network::<f32>::new(&arch, init, 3).unwrap();
-    let (method, learning_rate) = if w.relu_adam {
-        (Method::with_defaults("adam").unwrap(), 1e-3)
+    let (rule, learning_rate) = if w.relu_adam {
+        (UpdateRule::with_defaults("adam").unwrap(), 1e-3)
     } else {
-        (Method::Sgd, 1.5)
+        (UpdateRule::Sgd, 1.5)
     };
     let config = OptimizerConfig {
-        method,
+        rule,
         learning_rate,
         l2: 1.0,
     };

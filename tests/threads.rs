@@ -4,7 +4,7 @@
 mod common;
 
 use backprop::{
-    train, Activation, Architecture, Cost, Init, Method, Mnist, Monitor, Network, OptimizerConfig,
+    train, Activation, Architecture, Cost, Init, Mnist, Monitor, Network, OptimizerConfig,
     TrainConfig,
 };
 
@@ -24,13 +24,7 @@ fn train_with(threads: usize, layers: &[usize], batch_size: usize) -> (Vec<u32>,
         Cost::LogLikelihood,
     );
     let mut net = Network::<f32>::new(&arch, Init::He, 1).unwrap();
-    let mut adam = OptimizerConfig {
-        method: Method::with_defaults("adam").unwrap(),
-        learning_rate: 1e-3,
-        l2: 0.0,
-    }
-    .build(&net, data.len())
-    .unwrap();
+    let mut adam = OptimizerConfig::adam(1e-3).build(&net, data.len()).unwrap();
     let config = TrainConfig {
         epochs: 2,
         batch_size,

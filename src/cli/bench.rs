@@ -30,9 +30,17 @@ pub struct BenchArgs {
     /// Print one JSON object instead of text
     #[arg(long)]
     pub json: bool,
+
+    /// Time answers instead of training: this model's evaluation of the 10,000 MNIST test
+    /// images (best of 7) and one-sample predictions (median of 20,000)
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(model) = &args.model {
+        return super::bench_inference::run(model, args.json);
+    }
     let mut recipe = Preset::Notes.recipe();
     args.network.apply(&mut recipe);
     args.optim.apply(&mut recipe)?;
@@ -72,7 +80,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "sizes": arch.sizes,
             "activations": arch.activations,
             "cost": arch.cost,
-            "optimizer": recipe.optimizer.method.name(),
+            "optimizer": recipe.optimizer.rule.name(),
             "batch_size": args.batch_size,
             "kernels": Kernels::current().name(),
             "threads": backprop::threads(),
@@ -88,7 +96,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "{} ({}, {}), batch {}, {} kernels: best {:.4} s/epoch, median {:.4} s, {:.0} samples/s over {} epochs of {} images",
             arch.sizes_string(),
             arch.cost,
-            recipe.optimizer.method,
+            recipe.optimizer.rule,
             args.batch_size,
             Kernels::current(),
             best,

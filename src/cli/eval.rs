@@ -46,13 +46,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         return super::table::eval(&args.model, data, args.target.as_deref(), args.json);
     }
     let net = model_io::load(&args.model)?;
-    let (mnist, source) = data::load(args.data.as_deref())?;
-    check_fits(&net, &mnist.test)
+    let (test, source) = data::load_test(args.data.as_deref())?;
+    check_fits(&net, &test)
         .with_context(|| format!("{} does not fit {source}", args.model.display()))?;
-    let e = evaluate(&net, &mnist.test)?;
+    let e = evaluate(&net, &test)?;
     let classes = per_class(&e.confusion);
     let written = match &args.report {
-        Some(dir) => write_report(dir, &net, &mnist.test, &e.confusion, args.mistakes)?,
+        Some(dir) => write_report(dir, &net, &test, &e.confusion, args.mistakes)?,
         None => Vec::new(),
     };
     let mut out = std::io::stdout().lock();

@@ -1,8 +1,9 @@
-//! `backprop export --model M --out M.json` and `backprop import M.json --out M.safetensors`:
-//! our models to and from Michael Nielsen's network2.py files.
+//! `backprop export --model M --out M.onnx | M.json` and `backprop import M.json --out
+//! M.safetensors`: our models as ONNX graphs for other runtimes, and to and from Michael
+//! Nielsen's network2.py files.
 
 use anyhow::{bail, Context};
-use backprop::{model_io, nielsen};
+use backprop::{model_io, nielsen, onnx};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,8 +14,9 @@ pub struct ExportArgs {
     #[arg(long, value_name = "PATH")]
     pub model: PathBuf,
 
-    /// Where to write it; the extension says how: .json is network2.py's format (sigmoid
-    /// layers, quadratic or cross-entropy cost)
+    /// Where to write it; the extension says how: .onnx is an ONNX graph (onnxruntime and
+    /// others run it, standardisation included), .json is network2.py's format (sigmoid layers,
+    /// quadratic or cross-entropy cost, no standardisation)
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
 }
@@ -32,13 +34,26 @@ pub struct ImportArgs {
 
 pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if !ext.eq_ignore_ascii_case("json") {
+    let onnx = ext.eq_ignore_ascii_case("onnx");
+    if !onnx && !ext.eq_ignore_ascii_case("json") {
         bail!(
-            "{}: only .json (network2.py) is written; ONNX export is not in this version",
+            "{}: cannot tell the format from the extension; use .onnx (ONNX) or .json (network2.py)",
             args.out.display()
         );
     }
     let (net, info) = model_io::load_with_info(&args.model)?;
+    if onnx {
+        let bytes =
+            onnx::to_onnx_bytes(&net, &info).with_context(|| args.model.display().to_string())?;
+        model_io::write_atomically(&args.out, &bytes)?;
+        eprintln!(
+            "wrote {} (ONNX opset {}, {})",
+            args.out.display(),
+            onnx::OPSET,
+            net.architecture().sizes_string()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     if info.input_scaler.is_some() || info.target_scaler.is_some() {
         bail!(
             "{}: the model standardises its data, which network2.py files cannot hold",

@@ -117,7 +117,7 @@ fn check(arch: &Architecture, init: Init, batch: usize, seed: u64) -> anyhow::Re
     for row in y.chunks_exact_mut(n_out) {
         row[rng.below(n_out)] = 1.0;
     }
-    Ok(check_gradients(&net, &x, &y, batch))
+    Ok(check_gradients(&net, &x, &y, batch)?)
 }
 
 fn print_table(

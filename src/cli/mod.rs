@@ -1,6 +1,7 @@
 //! Command-line types and dispatch, one file per subcommand.
 
 mod bench;
+mod bench_inference;
 mod data;
 mod eval;
 mod gradcheck;
@@ -65,7 +66,7 @@ enum Command {
     Plot(plot::PlotArgs),
     /// A local web page: draw a digit and watch every layer of your model respond.
     Serve(Box<serve::ServeArgs>),
-    /// Write a model for another tool: network2.py's JSON (.json).
+    /// Write a model for another tool: an ONNX graph (.onnx) or network2.py's JSON (.json).
     Export(export::ExportArgs),
     /// Read a network saved by Nielsen's network2.py (JSON) into a model file.
     Import(export::ImportArgs),

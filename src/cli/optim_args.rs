@@ -3,14 +3,14 @@
 
 use super::recipe::Recipe;
 use anyhow::bail;
-use backprop::Method;
+use backprop::UpdateRule;
 use clap::Args;
 
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Optimiser")]
 pub struct OptimArgs {
     /// Update rule: sgd (the notes'), momentum, nesterov, adam, adamw [default: sgd, or the preset's]
-    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(Method::NAMES))]
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(UpdateRule::NAMES))]
     pub optimizer: Option<String>,
 
     /// η, the learning rate, at most 1000; with sgd, 1.5 and the notes' cost equal Nielsen's
@@ -52,8 +52,8 @@ impl OptimArgs {
     pub fn apply(&self, recipe: &mut Recipe) -> anyhow::Result<()> {
         let opt = &mut recipe.optimizer;
         if let Some(name) = &self.optimizer {
-            if name != opt.method.name() {
-                opt.method = Method::with_defaults(name).expect("clap checked the name");
+            if name != opt.rule.name() {
+                opt.rule = UpdateRule::with_defaults(name).expect("clap checked the name");
             }
         }
         if let Some(eta) = self.learning_rate {
@@ -62,13 +62,13 @@ impl OptimArgs {
         if let Some(l2) = self.l2 {
             opt.l2 = l2;
         }
-        let method = opt.method;
+        let method = opt.rule;
         let not_for = |flag: &str, applies: &str| -> anyhow::Result<()> {
             bail!("--{flag} applies to {applies}, not to the {method} optimiser (choose one with --optimizer)")
         };
         if let Some(v) = self.momentum {
-            match &mut opt.method {
-                Method::Momentum { mu } | Method::Nesterov { mu } => *mu = v,
+            match &mut opt.rule {
+                UpdateRule::Momentum { mu } | UpdateRule::Nesterov { mu } => *mu = v,
                 _ => not_for("momentum", "momentum and nesterov")?,
             }
         }
@@ -79,13 +79,18 @@ impl OptimArgs {
             ("weight-decay", self.weight_decay),
         ] {
             let Some(v) = value else { continue };
-            match (&mut opt.method, flag) {
-                (Method::Adam { beta1, .. } | Method::AdamW { beta1, .. }, "beta1") => *beta1 = v,
-                (Method::Adam { beta2, .. } | Method::AdamW { beta2, .. }, "beta2") => *beta2 = v,
-                (Method::Adam { epsilon, .. } | Method::AdamW { epsilon, .. }, "epsilon") => {
-                    *epsilon = v
+            match (&mut opt.rule, flag) {
+                (UpdateRule::Adam { beta1, .. } | UpdateRule::AdamW { beta1, .. }, "beta1") => {
+                    *beta1 = v
                 }
-                (Method::AdamW { weight_decay, .. }, "weight-decay") => *weight_decay = v,
+                (UpdateRule::Adam { beta2, .. } | UpdateRule::AdamW { beta2, .. }, "beta2") => {
+                    *beta2 = v
+                }
+                (
+                    UpdateRule::Adam { epsilon, .. } | UpdateRule::AdamW { epsilon, .. },
+                    "epsilon",
+                ) => *epsilon = v,
+                (UpdateRule::AdamW { weight_decay, .. }, "weight-decay") => *weight_decay = v,
                 (_, "weight-decay") => not_for(flag, "adamw")?,
                 _ => not_for(flag, "adam and adamw")?,
             }

@@ -2,8 +2,8 @@
 //! flags given on the command line override the preset's values.
 
 use backprop::{
-    Activation, Architecture, Augment, Cost, Dropout, Init, Method, OptimizerConfig, Schedule,
-    TrainConfig,
+    Activation, Architecture, Augment, Cost, Dropout, Init, OptimizerConfig, Schedule, TrainConfig,
+    UpdateRule,
 };
 use clap::ValueEnum;
 use serde::Serialize;
@@ -71,7 +71,7 @@ impl Preset {
                 cost: Cost::CrossEntropy,
                 init: Init::Scaled,
                 optimizer: OptimizerConfig {
-                    method: Method::Sgd,
+                    rule: UpdateRule::Sgd,
                     learning_rate: 0.5,
                     l2: 5.0,
                 },
@@ -106,11 +106,7 @@ fn best(notes: Recipe) -> Recipe {
         activation: Activation::Relu,
         cost: Cost::LogLikelihood,
         init: Init::He,
-        optimizer: OptimizerConfig {
-            method: Method::with_defaults("adam").expect("adam"),
-            learning_rate: 1e-3,
-            l2: 0.0,
-        },
+        optimizer: OptimizerConfig::adam(1e-3),
         train: TrainConfig {
             epochs: 30,
             batch_size: 128,

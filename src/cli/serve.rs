@@ -98,8 +98,8 @@ fn app(args: &ServeArgs) -> anyhow::Result<(Handler, String, &'static str)> {
                 net.n_inputs()
             );
         }
-        let (mnist, _) = data::load(args.run.data.as_deref())?;
-        let app = digits(App::new(net, Some(mnist.test)));
+        let (test, _) = data::load_test(args.run.data.as_deref())?;
+        let app = digits(App::new(net, Some(test)));
         return Ok((app, path.display().to_string(), DRAW));
     }
     if args.run.resume.is_some() || args.run.json {

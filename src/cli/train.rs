@@ -342,7 +342,7 @@ pub struct Setup {
     pub validation: Option<backprop::Dataset>,
     pub test_set: backprop::Dataset,
     pub net: Network<f32>,
-    pub optimizer: backprop::Optim<f32>,
+    pub optimizer: backprop::Optimizer<f32>,
     pub config: backprop::TrainConfig,
     pub state: TrainState<f32>,
     pub description: String,
@@ -649,7 +649,7 @@ fn describe(r: &Recipe) -> String {
     let mut parts = vec![
         format!("{} epochs", t.epochs),
         format!("batches of {}", t.batch_size),
-        format!("{}", r.optimizer.method),
+        format!("{}", r.optimizer.rule),
         format!("η = {}", r.optimizer.learning_rate),
     ];
     if r.optimizer.l2 > 0.0 {

@@ -288,6 +288,11 @@ impl Dataset {
         self.sparse.0.get_or_init(build).as_ref()
     }
 
+    /// The index of [`Dataset::sparse_images`] if something has built it already.
+    pub(crate) fn sparse_images_if_built(&self) -> Option<&SparseImages> {
+        self.sparse.0.get().and_then(Option::as_ref)
+    }
+
     /// Writes the inputs of the samples `indices` as rows of `out` (indices.len() × n_inputs).
     pub fn fill_inputs<T: Real>(&self, indices: &[usize], out: &mut [T]) {
         self.fill_inputs_and_prefetch(indices, &[], out);
@@ -391,7 +396,7 @@ impl Dataset {
     pub fn split_last(self, n: usize) -> Result<(Dataset, Dataset)> {
         if n == 0 || n >= self.len() {
             return Err(Error::Dataset(format!(
-                "cannot hold out {n} of {} samples for validation: it must leave at least one for training",
+                "cannot hold out {n} of {} samples: at least one must be held out and one left for training",
                 self.len()
             )));
         }

@@ -395,7 +395,7 @@ mod tests {
                 .collect(),
             cost: COST,
         };
-        let (grad, cost) = net.backprop(&[c.input], &[c.target]);
+        let (grad, cost) = net.backprop(&[c.input], &[c.target]).unwrap();
         assert_eq!(cost, t.cost);
         for (g, s) in grad.layers.iter().zip(&t.steps) {
             close(g.dc_dw[0], s.dc_dw);

@@ -73,16 +73,19 @@ pub fn measure<T: Real>(
     let mut ws = Workspace::new(net, n.max(1));
     let mut mean = Gradient::zeros_like(net);
     let mut y = vec![T::ZERO; n * n_out];
-    data.fill_inputs(indices, ws.input_mut(n));
+    // The workspaces, targets and gradients below are made here for `net` and these batch
+    // sizes, so the passes' checks cannot fail.
+    const FITS: &str = "made for this network and batch";
+    data.fill_inputs(indices, ws.input_mut(n).expect(FITS));
     data.fill_targets(indices, &mut y);
     if n > 0 {
-        net.backprop_batch(&mut ws, &y, n, &mut mean);
+        net.backprop_batch(&mut ws, &y, n, &mut mean).expect(FITS);
     }
     let mut saturated: Vec<Vec<usize>> = net.layers.iter().map(|l| vec![0; l.n_out]).collect();
     let mut alive: Vec<Vec<usize>> = saturated.clone();
     let mut stuck_wrong = 0usize;
     for (l, layer) in net.layers.iter().enumerate() {
-        let a = ws.activations(l + 1, n);
+        let a = ws.activations(l + 1, n).expect(FITS);
         for row in a.chunks_exact(layer.n_out) {
             for (j, &v) in row.iter().enumerate() {
                 saturated[l][j] += usize::from(is_saturated(layer.activation, v));
@@ -105,10 +108,10 @@ pub fn measure<T: Real>(
     let mut batches = 0usize;
     for chunk in indices.chunks(batch_size).take(STEP_BATCHES) {
         let b = chunk.len();
-        data.fill_inputs(chunk, small.input_mut(b));
+        data.fill_inputs(chunk, small.input_mut(b).expect(FITS));
         let y = &mut y[..b * n_out];
         data.fill_targets(chunk, y);
-        net.backprop_batch(&mut small, y, b, &mut grad);
+        net.backprop_batch(&mut small, y, b, &mut grad).expect(FITS);
         for (l, g) in grad.layers.iter().enumerate() {
             step_sq[l] += norm_sq(&g.dc_dw);
         }
@@ -163,14 +166,14 @@ fn warnings<T: Real>(net: &Network<T>, layers: &[LayerHealth]) -> Vec<String> {
         if let Some(s) = h.stuck_wrong.filter(|&s| s > 0.05) {
             if net.cost == crate::Cost::Quadratic {
                 out.push(format!(
-                    "layer {l}: {:.0}% of samples have an output saturated at the wrong end; with the quadratic cost σ'(z) ≈ 0 makes them learn slowly (Nielsen ch. 3): try --cost cross-entropy",
+                    "layer {l}: {:.0}% of samples have an output saturated at the wrong end; with the quadratic cost σ'(z) ≈ 0 makes them learn slowly (Nielsen ch. 3): try the cross-entropy cost",
                     100.0 * s
                 ));
             }
         }
         if let Some(s) = h.saturated.filter(|&s| s > 0.5 && h.layer - 1 != last) {
             out.push(format!(
-                "layer {l}: {:.0}% of its units are saturated (σ'(z) < {SATURATED} on most samples) and barely learn: smaller initial weights (--init) or a smaller η",
+                "layer {l}: {:.0}% of its units are saturated (σ'(z) < {SATURATED} on most samples) and barely learn: smaller initial weights (Nielsen's N(0, 1/n_in)) or a smaller η",
                 100.0 * s
             ));
         }
@@ -221,8 +224,8 @@ mod tests {
         for &i in &idx {
             let mut y = vec![0.0; 2];
             d.fill_targets(&[i], &mut y);
-            let (g, _) = net.backprop(&d.input(i).unwrap(), &y);
-            mean.add(&g);
+            let (g, _) = net.backprop(&d.input(i).unwrap(), &y).unwrap();
+            mean.add(&g).unwrap();
         }
         mean.scale(0.1);
         for (l, lh) in h.layers.iter().enumerate() {

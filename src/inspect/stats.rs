@@ -64,8 +64,8 @@ pub fn worst_mistakes<T: Real>(net: &Network<T>, data: &Dataset, n: usize) -> Re
     let mut mistakes = Vec::new();
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(CHUNK) {
-        data.fill_inputs(chunk, ws.input_mut(chunk.len()));
-        let output = net.forward_batch(&mut ws, chunk.len());
+        data.fill_inputs(chunk, ws.input_mut(chunk.len())?);
+        let output = net.forward_batch(&mut ws, chunk.len())?;
         for (a, &i) in output.chunks_exact(k).zip(chunk) {
             let predicted = argmax(a);
             let Some(label) = data.label(i) else {

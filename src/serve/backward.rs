@@ -66,7 +66,10 @@ fn parse(body: &[u8]) -> Result<Labelled, Failure> {
 /// strongest ∂C₀/∂w_jk into each neuron.
 pub(super) fn backprop(net: &Network<f32>, body: &[u8]) -> Result<Value, Failure> {
     let (x, y, label) = parse(body)?.sample(net)?;
-    Ok(answer(net, &net.backward_trace(&x, &y), label))
+    let trace = net
+        .backward_trace(&x, &y)
+        .map_err(|e| (422, e.to_string()))?;
+    Ok(answer(net, &trace, label))
 }
 
 /// The JSON of a trace. Beside the pinned keys: per layer σ'(z) (null for softmax, whose
@@ -157,7 +160,7 @@ pub(super) fn step(net: &mut Network<f32>, body: &[u8]) -> Result<Value, Failure
         ));
     }
     let (x, y, label) = request.sample(net)?;
-    let (gradient, cost) = net.backprop(&x, &y);
+    let (gradient, cost) = net.backprop(&x, &y).map_err(|e| (422, e.to_string()))?;
     let before = net.feedforward(&x).map_err(|e| (422, e.to_string()))?;
     let eta32 = eta as f32;
     for (layer, g) in net.layers.iter_mut().zip(&gradient.layers) {

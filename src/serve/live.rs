@@ -12,7 +12,7 @@ use super::Failure;
 use crate::inspect::health::{self, Health};
 use crate::inspect::report::curves::epoch_json;
 use crate::{
-    model_io, train_from, Dataset, Monitor, Network, Optim, Progress, TrainConfig, TrainState,
+    model_io, train_from, Dataset, Monitor, Network, Optimizer, Progress, TrainConfig, TrainState,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -41,7 +41,7 @@ pub struct LiveRun {
     /// The network being trained.
     pub net: Network<f32>,
     /// Its optimiser.
-    pub optimizer: Optim<f32>,
+    pub optimizer: Optimizer<f32>,
     /// Training data.
     pub train: Dataset,
     /// Held-out data, if any.

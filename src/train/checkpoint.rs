@@ -13,7 +13,7 @@
 
 use crate::model_io::write_atomically;
 use crate::{
-    Architecture, Dense, Error, Gradient, Network, OptimState, OptimizerConfig, Real, Result,
+    Architecture, Dense, Error, Gradient, Network, OptimizerConfig, OptimizerState, Real, Result,
     TrainConfig, TrainState,
 };
 use safetensors::tensor::{Dtype, TensorView};
@@ -32,7 +32,7 @@ pub struct Checkpoint {
     /// The optimiser's hyper-parameters (η as of the current epoch).
     pub optimizer: OptimizerConfig,
     /// The optimiser's memory.
-    pub optimizer_state: OptimState<f32>,
+    pub optimizer_state: OptimizerState<f32>,
     /// How the run trains.
     pub config: TrainConfig,
     /// Where the run is.
@@ -251,18 +251,18 @@ impl Checkpoint {
                 Error::Config(reason) => format!("impossible state in the metadata: {reason}"),
                 e => e.to_string(),
             })?;
-        let n_moments = optimizer.method.n_moments();
+        let n_moments = optimizer.rule.n_moments();
         if moments.len() != n_moments {
             return Err(format!(
                 "the {} optimiser keeps {n_moments} buffers, the checkpoint has {}",
-                optimizer.method,
+                optimizer.rule,
                 moments.len()
             ));
         }
         Ok(Checkpoint {
             net,
             optimizer,
-            optimizer_state: OptimState { steps, moments },
+            optimizer_state: OptimizerState { steps, moments },
             config,
             state,
             extra,

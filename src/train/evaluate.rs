@@ -2,6 +2,8 @@
 //! RMSE, MAE and R² for real targets.
 
 use crate::metrics::{Regression, RegressionSums};
+use crate::train::sparse::SparseFirstLayer;
+use crate::Kernels;
 use crate::{Dataset, Error, Network, Real, Result, Workspace};
 use serde::{Deserialize, Serialize};
 
@@ -95,12 +97,29 @@ pub fn evaluate<T: Real>(net: &Network<T>, data: &Dataset) -> Result<Evaluation>
     };
     let mut errors = RegressionSums::new(data.values().unwrap_or_default(), k);
     let mut total_cost = 0.0;
+    // Where the data's index of non-zero pixels is built already (training builds it for its
+    // monitor sets when it trains on the sparse path), the first layer reads only those pixels:
+    // the same outputs, bit for bit (`kernels::sparse`), for a fifth of the reading.
+    let mut sparse = data.sparse_images_if_built().and_then(|index| {
+        let first = SparseFirstLayer::for_forward(&net.layers[0], 0, Kernels::current())?;
+        Some((index, first, Vec::with_capacity(chunk)))
+    });
     for start in (0..data.len()).step_by(chunk) {
         indices.clear();
         indices.extend(start..(start + chunk).min(data.len()));
-        data.fill_inputs(&indices, ws.input_mut(indices.len()));
         data.fill_targets(&indices, &mut y);
-        let output = net.forward_batch(&mut ws, indices.len());
+        let output = match &mut sparse {
+            Some((index, first, images)) => {
+                images.clear();
+                images.extend(indices.iter().map(|&i| index.image(i)));
+                first.forward(&net.layers[0], images, &mut ws.activations[1]);
+                net.forward_impl(&mut ws, indices.len(), false, 1)
+            }
+            None => {
+                data.fill_inputs(&indices, ws.input_mut(indices.len())?);
+                net.forward_batch(&mut ws, indices.len())?
+            }
+        };
         for ((a, y), &i) in output.chunks_exact(k).zip(y.chunks_exact(k)).zip(&indices) {
             total_cost += net.cost.value(a, y).to_f64();
             if let Some(actual) = data.label(i) {

@@ -18,7 +18,7 @@ pub use augment::Augment;
 pub use checkpoint::Checkpoint;
 pub use config::{TrainConfig, MAX_EPOCHS};
 pub use evaluate::{check_fits, evaluate, Evaluation};
-pub use optim::{Method, Optim, OptimState, OptimizerConfig, MAX_LEARNING_RATE};
+pub use optim::{Optimizer, OptimizerConfig, OptimizerState, UpdateRule, MAX_LEARNING_RATE};
 pub use progress::{Monitor, Progress};
 pub use schedule::Schedule;
 pub use state::{EpochReport, History, Stop, TrainState};
@@ -54,7 +54,7 @@ use step::Step;
 /// ```
 pub fn train<T: Real>(
     net: &mut Network<T>,
-    optimizer: &mut Optim<T>,
+    optimizer: &mut Optimizer<T>,
     data: &Dataset,
     monitor: Monitor<'_>,
     config: &TrainConfig,
@@ -77,19 +77,25 @@ pub fn train<T: Real>(
 /// As [`train()`], and [`Error::Config`] if `state` does not fit `data`.
 pub fn train_from<T: Real>(
     net: &mut Network<T>,
-    optimizer: &mut Optim<T>,
+    optimizer: &mut Optimizer<T>,
     data: &Dataset,
     monitor: Monitor<'_>,
     config: &TrainConfig,
     progress: &mut dyn Progress,
     state: &mut TrainState<T>,
 ) -> Result<()> {
-    check_run(net, data, &monitor, config, state)?;
+    check_run(net, optimizer, data, &monitor, config, state)?;
     let batch_size = config.batch_size.min(data.len());
     let n_batches = data.len().div_ceil(batch_size);
     let eta0 = *state.eta0.get_or_insert(optimizer.learning_rate());
     state.history.stop = Stop::Finished;
     let mut step = Step::new(net, optimizer, data, config, batch_size)?;
+    if step.is_sparse() {
+        // Then each epoch's evaluations read only the non-zero pixels too (see `evaluate`).
+        for d in [monitor.validation, monitor.test].into_iter().flatten() {
+            d.sparse_images();
+        }
+    }
     while !state.is_done(config) {
         let start = Instant::now();
         let (epoch, eta) = (state.epoch, state.eta(config, eta0));
@@ -109,7 +115,7 @@ pub fn train_from<T: Real>(
                 batch.unwrap_or_default(),
                 dropout_rng,
                 augment_rng,
-            );
+            )?;
             if !cost.is_finite() {
                 let (batch, cost) = (state.batches_done + 1, cost.to_f64());
                 return Err(Error::Diverged { epoch, batch, cost });
@@ -152,6 +158,7 @@ pub fn train_from<T: Real>(
 /// Everything [`train_from`] checks before the first step.
 fn check_run<T: Real>(
     net: &Network<T>,
+    optimizer: &Optimizer<T>,
     data: &Dataset,
     monitor: &Monitor<'_>,
     config: &TrainConfig,
@@ -160,6 +167,7 @@ fn check_run<T: Real>(
     config.validate()?;
     crate::Kernels::from_env()?;
     check_fits(net, data)?;
+    optimizer.check_network(net)?;
     for d in [monitor.validation, monitor.test].into_iter().flatten() {
         check_fits(net, d)?;
     }

@@ -16,15 +16,25 @@
 //!
 //! Biases follow the same rules without the λ and d terms: regularisation shrinks weights only,
 //! as in Nielsen's chapter 3.
+//!
+//! Three types, from choice to use:
+//!
+//! ```text
+//! UpdateRule        which rule above, with its own constants (μ; β₁, β₂, ε; d)
+//! OptimizerConfig   what you choose: the rule, η and λ          OptimizerConfig::adam(1e-3)
+//! Optimizer         built for one network by config.build(&net, n): steps it, keeps an
+//!                   OptimizerState (the step count t and the buffers v, or m and s)
+//! ```
 
 use crate::kernels::{axpy, with_kernels, Kernels};
 use crate::{Error, Gradient, Network, Real, Result};
 use serde::{Deserialize, Serialize};
 
-/// The update rule, with its own hyper-parameters.
+/// The update rule, with its own hyper-parameters: what you choose in
+/// [`OptimizerConfig::rule`]. The built [`Optimizer`] applies it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "name")]
-pub enum Method {
+pub enum UpdateRule {
     /// Plain stochastic gradient descent, the notes' θ ← θ − η∇C.
     Sgd,
     /// Momentum ("heavy ball"), with friction μ (Nielsen's chapter 3 calls 1 − μ the friction).
@@ -59,24 +69,24 @@ pub enum Method {
     },
 }
 
-impl Method {
+impl UpdateRule {
     /// The names used on the command line.
     pub const NAMES: [&'static str; 5] = ["sgd", "momentum", "nesterov", "adam", "adamw"];
 
-    /// The method called `name` (one of [`Method::NAMES`]) with the usual hyper-parameters:
+    /// The rule called `name` (one of [`UpdateRule::NAMES`]) with the usual hyper-parameters:
     /// μ = 0.9; β₁ = 0.9, β₂ = 0.999, ε = 1e-8; weight decay 0.01.
-    pub fn with_defaults(name: &str) -> Option<Method> {
+    pub fn with_defaults(name: &str) -> Option<UpdateRule> {
         let (beta1, beta2, epsilon) = (0.9, 0.999, 1e-8);
         Some(match name {
-            "sgd" => Method::Sgd,
-            "momentum" => Method::Momentum { mu: 0.9 },
-            "nesterov" => Method::Nesterov { mu: 0.9 },
-            "adam" => Method::Adam {
+            "sgd" => UpdateRule::Sgd,
+            "momentum" => UpdateRule::Momentum { mu: 0.9 },
+            "nesterov" => UpdateRule::Nesterov { mu: 0.9 },
+            "adam" => UpdateRule::Adam {
                 beta1,
                 beta2,
                 epsilon,
             },
-            "adamw" => Method::AdamW {
+            "adamw" => UpdateRule::AdamW {
                 beta1,
                 beta2,
                 epsilon,
@@ -86,39 +96,42 @@ impl Method {
         })
     }
 
-    /// How many parameter-shaped buffers the method keeps between steps: none for SGD, the
+    /// How many parameter-shaped buffers the rule keeps between steps: none for SGD, the
     /// velocity for momentum and Nesterov, the two moments for Adam and AdamW.
     pub fn n_moments(&self) -> usize {
         match self {
-            Method::Sgd => 0,
-            Method::Momentum { .. } | Method::Nesterov { .. } => 1,
-            Method::Adam { .. } | Method::AdamW { .. } => 2,
+            UpdateRule::Sgd => 0,
+            UpdateRule::Momentum { .. } | UpdateRule::Nesterov { .. } => 1,
+            UpdateRule::Adam { .. } | UpdateRule::AdamW { .. } => 2,
         }
     }
 
     /// The name used on the command line.
     pub fn name(&self) -> &'static str {
         match self {
-            Method::Sgd => "sgd",
-            Method::Momentum { .. } => "momentum",
-            Method::Nesterov { .. } => "nesterov",
-            Method::Adam { .. } => "adam",
-            Method::AdamW { .. } => "adamw",
+            UpdateRule::Sgd => "sgd",
+            UpdateRule::Momentum { .. } => "momentum",
+            UpdateRule::Nesterov { .. } => "nesterov",
+            UpdateRule::Adam { .. } => "adam",
+            UpdateRule::AdamW { .. } => "adamw",
         }
     }
 }
 
-impl std::fmt::Display for Method {
+impl std::fmt::Display for UpdateRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
 }
 
-/// Hyper-parameters of an optimiser.
+/// Hyper-parameters of an optimiser: what you choose. [`OptimizerConfig::build`] makes the
+/// [`Optimizer`] that steps a network.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerConfig {
-    /// The update rule.
-    pub method: Method,
+    /// The update rule: SGD, momentum, Nesterov, Adam or AdamW, with its own hyper-parameters.
+    /// (Saved in checkpoints under its earlier name, `method`.)
+    #[serde(rename = "method")]
+    pub rule: UpdateRule,
     /// η, the step size. The default 1.5 with the notes' cost Σ(a − y)² makes exactly the
     /// updates of Nielsen's network.py with η = 3.0 and his cost ½Σ(a − y)².
     pub learning_rate: f64,
@@ -143,7 +156,30 @@ impl OptimizerConfig {
     /// Plain SGD with learning rate `eta` and no regularisation.
     pub fn sgd(eta: f64) -> Self {
         OptimizerConfig {
-            method: Method::Sgd,
+            rule: UpdateRule::Sgd,
+            learning_rate: eta,
+            l2: 0.0,
+        }
+    }
+
+    /// Momentum with learning rate `eta`, momentum `mu` and no regularisation.
+    pub fn momentum(eta: f64, mu: f64) -> Self {
+        OptimizerConfig {
+            rule: UpdateRule::Momentum { mu },
+            learning_rate: eta,
+            l2: 0.0,
+        }
+    }
+
+    /// Adam with learning rate `eta` (0.001 is the usual choice), its usual β₁ = 0.9,
+    /// β₂ = 0.999, ε = 1e-8, and no regularisation.
+    pub fn adam(eta: f64) -> Self {
+        OptimizerConfig {
+            rule: UpdateRule::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                epsilon: 1e-8,
+            },
             learning_rate: eta,
             l2: 0.0,
         }
@@ -180,15 +216,15 @@ impl OptimizerConfig {
                 bad(format!("{name} must be in [0, 1), got {v}"))
             }
         };
-        match self.method {
-            Method::Sgd => Ok(()),
-            Method::Momentum { mu } | Method::Nesterov { mu } => unit("the momentum μ", mu),
-            Method::Adam {
+        match self.rule {
+            UpdateRule::Sgd => Ok(()),
+            UpdateRule::Momentum { mu } | UpdateRule::Nesterov { mu } => unit("the momentum μ", mu),
+            UpdateRule::Adam {
                 beta1,
                 beta2,
                 epsilon,
             }
-            | Method::AdamW {
+            | UpdateRule::AdamW {
                 beta1,
                 beta2,
                 epsilon,
@@ -199,7 +235,7 @@ impl OptimizerConfig {
                 if !(epsilon.is_finite() && epsilon > 0.0) {
                     return bad(format!("ε must be a positive number, got {epsilon}"));
                 }
-                if let Method::AdamW { weight_decay, .. } = self.method {
+                if let UpdateRule::AdamW { weight_decay, .. } = self.rule {
                     unit("the weight decay", weight_decay)?;
                 }
                 Ok(())
@@ -215,26 +251,25 @@ impl OptimizerConfig {
     ///
     /// # Examples
     /// ```
-    /// use backprop::{Architecture, Init, Method, Network, OptimizerConfig};
+    /// use backprop::{Architecture, Init, Network, OptimizerConfig};
     /// let net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 1).unwrap();
-    /// let config = OptimizerConfig { method: Method::with_defaults("adam").unwrap(), learning_rate: 1e-3, l2: 0.0 };
-    /// let adam = config.build(&net, 60_000).unwrap();
+    /// let adam = OptimizerConfig::adam(1e-3).build(&net, 60_000).unwrap();
     /// assert_eq!(adam.learning_rate(), 1e-3);
     /// ```
-    pub fn build<T: Real>(&self, net: &Network<T>, n_train: usize) -> Result<Optim<T>> {
+    pub fn build<T: Real>(&self, net: &Network<T>, n_train: usize) -> Result<Optimizer<T>> {
         self.validate()?;
         if self.l2 > 0.0 && n_train == 0 {
             return Err(Error::Config(
                 "L2 regularisation λ/n needs the number of training samples n, got 0".into(),
             ));
         }
-        let moments = self.method.n_moments();
+        let moments = self.rule.n_moments();
         let zeros =
             || -> Vec<Gradient<T>> { (0..moments).map(|_| Gradient::zeros_like(net)).collect() };
-        Ok(Optim {
+        Ok(Optimizer {
             config: *self,
             l2_over_n: self.l2 / n_train.max(1) as f64,
-            state: OptimState {
+            state: OptimizerState {
                 steps: 0,
                 moments: zeros(),
             },
@@ -245,29 +280,30 @@ impl OptimizerConfig {
 /// What an optimiser remembers between steps: the step count t and, per parameter, the
 /// velocity v (momentum, Nesterov) or the moments m and s (Adam), shaped like the network.
 #[derive(Clone, Debug, PartialEq)]
-pub struct OptimState<T> {
+pub struct OptimizerState<T> {
     /// Steps taken so far.
     pub steps: u64,
-    /// 0, 1 or 2 parameter-shaped buffers, depending on the method.
+    /// 0, 1 or 2 parameter-shaped buffers, depending on the update rule.
     pub moments: Vec<Gradient<T>>,
 }
 
-/// Any of the [`Method`]s, ready to step.
+/// An optimiser built for one network: its [`OptimizerConfig`] and the state it keeps between
+/// steps ([`OptimizerState`]), ready to step. Made by [`OptimizerConfig::build`].
 #[derive(Clone, Debug)]
-pub struct Optim<T> {
+pub struct Optimizer<T> {
     config: OptimizerConfig,
     l2_over_n: f64,
-    state: OptimState<T>,
+    state: OptimizerState<T>,
 }
 
-impl<T: Real> Optim<T> {
+impl<T: Real> Optimizer<T> {
     /// The configuration, with the current learning rate.
     pub fn config(&self) -> &OptimizerConfig {
         &self.config
     }
 
     /// The remembered state (for checkpoints).
-    pub fn state(&self) -> &OptimState<T> {
+    pub fn state(&self) -> &OptimizerState<T> {
         &self.state
     }
 
@@ -275,8 +311,8 @@ impl<T: Real> Optim<T> {
     ///
     /// # Errors
     /// [`Error::Shape`] if the buffers are not shaped like the optimiser's own.
-    pub fn set_state(&mut self, state: OptimState<T>) -> Result<()> {
-        let shape = |s: &OptimState<T>| -> Vec<Vec<(usize, usize)>> {
+    pub fn set_state(&mut self, state: OptimizerState<T>) -> Result<()> {
+        let shape = |s: &OptimizerState<T>| -> Vec<Vec<(usize, usize)>> {
             s.moments
                 .iter()
                 .map(|g| {
@@ -290,7 +326,7 @@ impl<T: Real> Optim<T> {
         if shape(&state) != shape(&self.state) {
             return Err(Error::Shape(format!(
                 "the saved {} state does not fit this network",
-                self.config.method
+                self.config.rule
             )));
         }
         self.state = state;
@@ -298,11 +334,11 @@ impl<T: Real> Optim<T> {
     }
 }
 
-impl<T: Real> Optim<T> {
+impl<T: Real> Optimizer<T> {
     /// Whether a step is plain gradient descent θ ← θ − η·∇C (no momentum, no decay): the
     /// training step then takes it fused into backpropagation (`train/step.rs`).
     pub(crate) fn is_plain_sgd(&self) -> bool {
-        self.config.method == Method::Sgd && self.l2_over_n == 0.0
+        self.config.rule == UpdateRule::Sgd && self.l2_over_n == 0.0
     }
 
     /// Counts a plain gradient-descent step that the training step took itself.
@@ -311,8 +347,26 @@ impl<T: Real> Optim<T> {
         self.state.steps += 1;
     }
 
+    /// Checks that this optimiser's state (the velocity, or Adam's moments) was built for a
+    /// network shaped like `net`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if it was built for another shape.
+    pub fn check_network(&self, net: &Network<T>) -> Result<()> {
+        for m in &self.state.moments {
+            net.check_gradient(m, &format!("{} optimiser's state", self.config.rule))?;
+        }
+        Ok(())
+    }
+
     /// Applies one update to `net`, given the gradient of the current mini-batch's mean cost.
-    pub fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>) {
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if `grad` is not shaped like `net`, or the optimiser was built for a
+    /// network of another shape; `net` is then left as it was.
+    pub fn step(&mut self, net: &mut Network<T>, grad: &Gradient<T>) -> Result<()> {
+        net.check_gradient(grad, "gradient")?;
+        self.check_network(net)?;
         self.state.steps += 1;
         let eta = self.config.learning_rate;
         let decay = self.l2_over_n; // λ/n
@@ -331,26 +385,26 @@ impl<T: Real> Optim<T> {
                         &mut lm.dc_db
                     }
                 });
-                match self.config.method {
-                    Method::Sgd => sgd(eta, decay, w, g),
-                    Method::Momentum { mu } => {
+                match self.config.rule {
+                    UpdateRule::Sgd => sgd(eta, decay, w, g),
+                    UpdateRule::Momentum { mu } => {
                         momentum(eta, decay, mu, false, w, g, buffers.next().unwrap())
                     }
-                    Method::Nesterov { mu } => {
+                    UpdateRule::Nesterov { mu } => {
                         momentum(eta, decay, mu, true, w, g, buffers.next().unwrap())
                     }
-                    Method::Adam {
+                    UpdateRule::Adam {
                         beta1,
                         beta2,
                         epsilon,
                     }
-                    | Method::AdamW {
+                    | UpdateRule::AdamW {
                         beta1,
                         beta2,
                         epsilon,
                         ..
                     } => {
-                        if let (0, Method::AdamW { weight_decay, .. }) = (p, self.config.method) {
+                        if let (0, UpdateRule::AdamW { weight_decay, .. }) = (p, self.config.rule) {
                             // AdamW's decoupled decay, on the weights only.
                             let keep = T::from_f64(1.0 - eta * weight_decay);
                             w.iter_mut().for_each(|w| *w *= keep);
@@ -362,6 +416,7 @@ impl<T: Real> Optim<T> {
                 }
             }
         }
+        Ok(())
     }
 
     /// The current learning rate η.
@@ -501,7 +556,7 @@ mod tests {
 
     fn config(name: &str, eta: f64, l2: f64) -> OptimizerConfig {
         OptimizerConfig {
-            method: Method::with_defaults(name).unwrap(),
+            rule: UpdateRule::with_defaults(name).unwrap(),
             learning_rate: eta,
             l2,
         }
@@ -512,7 +567,7 @@ mod tests {
         // η = 1.5: w ← 0.5 − 1.5·0.2 = 0.2;  b ← −1 − 1.5·(−0.4) = −0.4.
         let (mut net, grad) = setup();
         let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
-        sgd.step(&mut net, &grad);
+        sgd.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.2, -0.4));
     }
 
@@ -522,7 +577,7 @@ mod tests {
         // = 0.95·0.5 − 0.1 = 0.375; the bias is not regularised: b ← −1 + 0.5·0.4 = −0.8.
         let (mut net, grad) = setup();
         let mut sgd = config("sgd", 0.5, 5.0).build(&net, 50).unwrap();
-        sgd.step(&mut net, &grad);
+        sgd.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.375, -0.8));
     }
 
@@ -533,9 +588,9 @@ mod tests {
         // step 2: v_w = 0.9·(−0.02) − 0.02 = −0.038, w = 0.442; v_b = 0.076, b = −0.884
         let (mut net, grad) = setup();
         let mut opt = config("momentum", 0.1, 0.0).build(&net, 1).unwrap();
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.48, -0.96));
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.442, -0.884));
     }
 
@@ -548,9 +603,9 @@ mod tests {
         //         v_b = 0.076,  b = −0.924 + 0.0684 + 0.04 = −0.8156
         let (mut net, grad) = setup();
         let mut opt = config("nesterov", 0.1, 0.0).build(&net, 1).unwrap();
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.462, -0.924));
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.4078, -0.8156));
     }
 
@@ -566,9 +621,9 @@ mod tests {
         let eps_term = |x: f64| 0.01 * x / (x + 1e-8);
         let (mut net, grad) = setup();
         let mut opt = config("adam", 0.01, 0.0).build(&net, 1).unwrap();
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.5 - eps_term(0.2), -1.0 + eps_term(0.4)));
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         close(
             wb(&net),
             (0.5 - 2.0 * eps_term(0.2), -1.0 + 2.0 * eps_term(0.4)),
@@ -581,7 +636,7 @@ mod tests {
         // d = 0.01, η = 0.01: w ← (1 − 1e-4)·0.5 = 0.49995, then the Adam step −0.01.
         let (mut net, grad) = setup();
         let mut opt = config("adamw", 0.01, 0.0).build(&net, 1).unwrap();
-        opt.step(&mut net, &grad);
+        opt.step(&mut net, &grad).unwrap();
         let step = |x: f64| 0.01 * x / (x + 1e-8);
         close(wb(&net), (0.49995 - step(0.2), -1.0 + step(0.4)));
     }
@@ -592,7 +647,7 @@ mod tests {
         let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
         sgd.set_learning_rate(0.5);
         assert_eq!(sgd.learning_rate(), 0.5);
-        sgd.step(&mut net, &grad);
+        sgd.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.4, -0.8));
     }
 
@@ -605,17 +660,17 @@ mod tests {
         let err = config("sgd", 0.1, -1.0).validate().unwrap_err();
         assert!(err.to_string().contains("λ"), "{err}");
         let mut c = config("momentum", 0.1, 0.0);
-        c.method = Method::Momentum { mu: 1.0 };
+        c.rule = UpdateRule::Momentum { mu: 1.0 };
         assert!(c.validate().unwrap_err().to_string().contains("μ"));
-        c.method = Method::Adam {
+        c.rule = UpdateRule::Adam {
             beta1: 0.9,
             beta2: 1.5,
             epsilon: 1e-8,
         };
         assert!(c.validate().unwrap_err().to_string().contains("β₂"));
-        assert!(Method::with_defaults("rmsprop").is_none());
-        for name in Method::NAMES {
-            assert_eq!(Method::with_defaults(name).unwrap().name(), name);
+        assert!(UpdateRule::with_defaults("rmsprop").is_none());
+        for name in UpdateRule::NAMES {
+            assert_eq!(UpdateRule::with_defaults(name).unwrap().name(), name);
         }
     }
 }

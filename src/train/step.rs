@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! ∇C = (1/m) Σ_samples ∇C₀          Network::backprop_batch (the chain rule, batched)
-//! θ ← θ − η·∇C                       Optim::step (or momentum, Adam, …)
+//! θ ← θ − η·∇C                       Optimizer::step (or momentum, Adam, …)
 //! ```
 //!
 //! The training step takes it that way whenever it must (any optimiser but plain SGD, L2, f64, …), and
@@ -24,12 +24,12 @@
 
 use super::augment::Augmenter;
 use super::sparse::{SparseFirstLayer, SparseImage, SparseImages};
-use super::{Optim, TrainConfig};
+use super::{Optimizer, TrainConfig};
 use crate::{Dataset, Error, Gradient, Network, Real, Result, Rng, Workspace};
 
 /// How a step is taken: chosen once per run by [`Step::new`].
 enum Path<'d> {
-    /// ∇C by [`Network::backprop_batch`], then [`Optim::step`]: every optimiser, dropout and
+    /// ∇C by [`Network::backprop_batch`], then [`Optimizer::step`]: every optimiser, dropout and
     /// augmentation.
     Backprop,
     /// Plain gradient descent fused into backpropagation ([`fused_sgd`]).
@@ -64,7 +64,7 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
     /// [`Error::Config`] for augmentation of data that are not images, or a bad dropout rate.
     pub(crate) fn new(
         net: &'n mut Network<T>,
-        optimizer: &Optim<T>,
+        optimizer: &Optimizer<T>,
         data: &'d Dataset,
         config: &TrainConfig,
         batch_size: usize,
@@ -113,21 +113,24 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
     /// One step on the samples `batch`; `next` is the batch after it, whose data are
     /// prefetched. Returns Σ C₀ over the batch before the step; if that is not finite, the
     /// parameters are left as they were on the backprop path (the caller stops).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if `optimizer` was built for another network.
     pub(crate) fn take(
         &mut self,
-        optimizer: &mut Optim<T>,
+        optimizer: &mut Optimizer<T>,
         batch: &[usize],
         next: &[usize],
         dropout_rng: &mut Rng,
         augment_rng: &mut Rng,
-    ) -> T {
+    ) -> Result<T> {
         let (data, ws, net, m) = (self.data, &mut self.ws, &mut *self.net, batch.len());
         if let Path::Sparse { index, images, .. } = &mut self.path {
             images.clear();
             images.extend(batch.iter().map(|&i| index.image(i)));
             next.iter().for_each(|&i| index.prefetch(i));
         } else {
-            let x = ws.input_mut(m);
+            let x = ws.input_mut(m)?;
             data.fill_inputs_and_prefetch(batch, next, x);
             if let Some(augmenter) = self.augmenter.as_mut() {
                 for image in x.chunks_exact_mut(net.n_inputs()) {
@@ -135,28 +138,29 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
                 }
             }
         }
-        data.fill_targets(batch, &mut self.y);
+        let y = &mut self.y[..m * net.n_outputs()];
+        data.fill_targets(batch, y);
         if ws.has_dropout() {
-            ws.draw_masks(dropout_rng, m);
+            ws.draw_masks(dropout_rng, m)?;
         }
         let eta = T::from_f64(optimizer.learning_rate());
-        match &mut self.path {
+        Ok(match &mut self.path {
             Path::Backprop => {
-                let cost = net.backprop_batch(ws, &self.y, m, &mut self.grad);
+                let cost = net.backprop_batch(ws, y, m, &mut self.grad)?;
                 if cost.is_finite() {
-                    optimizer.step(net, &self.grad);
+                    optimizer.step(net, &self.grad)?;
                 }
                 cost
             }
             Path::Fused => {
                 optimizer.count_step();
-                fused_sgd(net, ws, &self.y, m, eta, &mut self.grad)
+                fused_sgd(net, ws, y, m, eta, &mut self.grad)?
             }
             Path::Sparse { first, images, .. } => {
                 optimizer.count_step();
-                sparse_sgd(net, ws, first, images, &self.y, eta, &mut self.grad)
+                sparse_sgd(net, ws, first, images, y, eta, &mut self.grad)
             }
-        }
+        })
     }
 
     /// How many samples of the last [`take`](Self::take)'s `batch` the network classified
@@ -168,6 +172,11 @@ impl<'n, 'd, T: Real> Step<'n, 'd, T> {
             .zip(batch)
             .filter(|(a, &i)| Some(crate::argmax(a)) == self.data.label(i))
             .count()
+    }
+
+    /// Whether the first layer visits only the non-zero pixels.
+    pub(crate) fn is_sparse(&self) -> bool {
+        matches!(self.path, Path::Sparse { .. })
     }
 
     /// The network as trained so far, with every parameter current.
@@ -192,13 +201,16 @@ impl<T: Real> Drop for Step<'_, '_, T> {
 }
 
 /// [`Network::backprop_batch`] and then one step of plain gradient descent,
-/// θ ← θ − η·∇C, as [`Optim`] with [`crate::Method::Sgd`] takes it, but each layer is stepped
+/// θ ← θ − η·∇C, as [`Optimizer`] with [`crate::UpdateRule::Sgd`] takes it, but each layer is stepped
 /// as soon as its ∂C/∂z is known, without writing its ∂C/∂w out (see
 /// [`crate::Dense::sgd_step_batch`]; for small f32 layers each sample's step is summed
 /// straight into the weights, which rounds differently from summing the gradient first, by an
 /// ulp or so). Inputs in `ws.input_mut(batch)`, expected outputs `y` (batch × n_outputs);
 /// `scratch` is working space shaped like the network. Returns Σ C₀ of the batch before the
 /// step.
+///
+/// # Errors
+/// As [`Network::backprop_batch`] (`scratch` in the place of its gradient).
 pub fn fused_sgd<T: Real>(
     net: &mut Network<T>,
     ws: &mut Workspace<T>,
@@ -206,13 +218,14 @@ pub fn fused_sgd<T: Real>(
     batch: usize,
     eta: T,
     scratch: &mut Gradient<T>,
-) -> T {
+) -> Result<T> {
+    net.check_batch(ws, y, batch, scratch)?;
     let total_cost = net.forward_and_output_error(ws, y, batch);
     for l in (0..net.layers.len()).rev() {
         let (fed, dc_dz, prev) = ws.backward_view(&net.layers, l);
         net.layers[l].sgd_step_batch(batch, fed, dc_dz, eta, &mut scratch.layers[l], prev);
     }
-    total_cost
+    Ok(total_cost)
 }
 
 /// [`fused_sgd`] with the first layer on `first`, for the samples `images` (the workspace's

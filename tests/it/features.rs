@@ -5,7 +5,7 @@ use crate::common;
 
 use backprop::{
     evaluate, train, Activation, Architecture, Augment, Cost, Dataset, Dropout, Error, History,
-    Init, Method, Mnist, Monitor, Network, OptimizerConfig, Schedule, Stop, TrainConfig,
+    Init, Mnist, Monitor, Network, OptimizerConfig, Schedule, Stop, TrainConfig, UpdateRule,
 };
 use common::bits;
 
@@ -153,11 +153,7 @@ fn dropout_and_augmentation_are_reproducible_and_still_learn() {
         },
         ..Default::default()
     };
-    let adam = OptimizerConfig {
-        method: Method::with_defaults("adam").unwrap(),
-        learning_rate: 2e-3,
-        l2: 0.0,
-    };
+    let adam = OptimizerConfig::adam(2e-3);
     let (a, h) = run(&arch, adam, config(7), &d);
     let (b, _) = run(&arch, adam, config(7), &d);
     let (c, _) = run(&arch, adam, config(8), &d);
@@ -185,7 +181,7 @@ fn every_optimiser_learns_an_mnist_subset() {
         ("adamw", 2e-3),
     ] {
         let opt = OptimizerConfig {
-            method: Method::with_defaults(name).unwrap(),
+            rule: UpdateRule::with_defaults(name).unwrap(),
             learning_rate: eta,
             l2: 1.0,
         };

@@ -36,7 +36,7 @@ fn backprop_matches_finite_differences_for_every_activation_and_cost() {
     for seed in 0..12 {
         for (i, &combo) in combos.iter().enumerate() {
             let (net, x, y, batch) = random_case(seed * 100 + i as u64, combo);
-            let check = check_gradients(&net, &x, &y, batch);
+            let check = check_gradients(&net, &x, &y, batch).unwrap();
             assert!(
                 check.passed(),
                 "{combo:?}, sizes {:?}, batch {batch}: {check:?}",
@@ -54,7 +54,7 @@ fn the_notes_network_passes_the_gradient_check() {
     let x: Vec<f64> = (0..784).map(|_| rng.uniform()).collect();
     let mut y = vec![0.0; 10];
     y[3] = 1.0;
-    let check = check_gradients(&net, &x, &y, 1);
+    let check = check_gradients(&net, &x, &y, 1).unwrap();
     assert_eq!(check.n_parameters, 13_002);
     assert!(check.passed(), "{check:?}");
 }
@@ -70,8 +70,10 @@ fn reference_gradient(
     let mut sum = Gradient::zeros_like(net);
     let mut cost = 0.0;
     for s in 0..batch {
-        let (g, c) = net.backprop(&x[s * n_in..(s + 1) * n_in], &y[s * n_out..(s + 1) * n_out]);
-        sum.add(&g);
+        let (g, c) = net
+            .backprop(&x[s * n_in..(s + 1) * n_in], &y[s * n_out..(s + 1) * n_out])
+            .unwrap();
+        sum.add(&g).unwrap();
         cost += c;
     }
     sum.scale(1.0 / batch as f64);
@@ -83,7 +85,7 @@ fn the_per_sample_reference_also_matches_finite_differences() {
     for (i, &combo) in combinations().iter().enumerate() {
         let (net, x, y, batch) = random_case(7_000 + i as u64, combo);
         let (grad, _) = reference_gradient(&net, &x, &y, batch);
-        let check = compare(&net, &grad, &x, &y, batch);
+        let check = compare(&net, &grad, &x, &y, batch).unwrap();
         assert!(check.passed(), "{combo:?}: {check:?}");
     }
 }
@@ -95,9 +97,9 @@ fn batched_backprop_equals_the_per_sample_reference() {
             let (net, x, y, batch) = random_case(50_000 + seed * 100 + i as u64, combo);
             let (expected, expected_cost) = reference_gradient(&net, &x, &y, batch);
             let mut ws = Workspace::new(&net, batch);
-            ws.input_mut(batch).copy_from_slice(&x);
+            ws.input_mut(batch).unwrap().copy_from_slice(&x);
             let mut grad = Gradient::zeros_like(&net);
-            let cost = net.backprop_batch(&mut ws, &y, batch, &mut grad);
+            let cost = net.backprop_batch(&mut ws, &y, batch, &mut grad).unwrap();
             assert!((cost - expected_cost).abs() <= 1e-12 * (1.0 + expected_cost.abs()));
             for (l, (g, e)) in grad.layers.iter().zip(&expected.layers).enumerate() {
                 for (a, b) in g
@@ -135,12 +137,14 @@ fn training_in_f32_computes_the_f64_gradient() {
         }
         let (expected, _) = reference_gradient(&net64, &x, &y, batch);
         let mut ws = Workspace::new(&net32, batch);
-        for (d, &s) in ws.input_mut(batch).iter_mut().zip(&x) {
+        for (d, &s) in ws.input_mut(batch).unwrap().iter_mut().zip(&x) {
             *d = s as f32;
         }
         let y32: Vec<f32> = y.iter().map(|&v| v as f32).collect();
         let mut grad = Gradient::zeros_like(&net32);
-        net32.backprop_batch(&mut ws, &y32, batch, &mut grad);
+        net32
+            .backprop_batch(&mut ws, &y32, batch, &mut grad)
+            .unwrap();
         let max = expected
             .layers
             .iter()
@@ -169,7 +173,7 @@ fn a_wrong_gradient_fails_the_check() {
         (Activation::Sigmoid, Activation::Sigmoid, Cost::Quadratic),
     );
     let (mut grad, _) = reference_gradient(&net, &x, &y, batch);
-    assert!(compare(&net, &grad, &x, &y, batch).passed());
+    assert!(compare(&net, &grad, &x, &y, batch).unwrap().passed());
     // The notes' 2(a − y) with the 2 forgotten would halve every gradient; a much subtler error,
     // one component off by 0.1%, must already fail.
     let layer = &mut grad.layers[0];
@@ -185,7 +189,7 @@ fn a_wrong_gradient_fails_the_check() {
             }
         });
     layer.dc_dw[i] *= 1.001;
-    let check = compare(&net, &grad, &x, &y, batch);
+    let check = compare(&net, &grad, &x, &y, batch).unwrap();
     assert!(
         !check.passed() && check.max_rel_error > TOLERANCE,
         "{check:?}"
@@ -215,11 +219,11 @@ fn dropout_gradients_match_finite_differences_with_the_masks_held_fixed() {
         let (net, x, y, batch) = random_case(90_000 + i as u64, combo);
         let mut ws = Workspace::new(&net, batch);
         ws.set_dropout(&dropout).unwrap();
-        ws.draw_masks(&mut Rng::new(i as u64), batch);
+        ws.draw_masks(&mut Rng::new(i as u64), batch).unwrap();
         let mut grad = Gradient::zeros_like(&net);
         let mut cost = |net: &Network<f64>, grad: &mut Gradient<f64>| {
-            ws.input_mut(batch).copy_from_slice(&x);
-            net.backprop_batch(&mut ws, &y, batch, grad) / batch as f64
+            ws.input_mut(batch).unwrap().copy_from_slice(&x);
+            net.backprop_batch(&mut ws, &y, batch, grad).unwrap() / batch as f64
         };
         cost(&net, &mut grad);
         let mut scratch = Gradient::zeros_like(&net);
@@ -259,7 +263,7 @@ fn dropout_keeps_about_the_asked_fraction_scales_it_and_never_drops_at_evaluatio
         hidden: 0.5,
     })
     .unwrap();
-    ws.draw_masks(&mut Rng::new(3), 100);
+    ws.draw_masks(&mut Rng::new(3), 100).unwrap();
     for (l, n, keep) in [(0, 50, 0.8), (1, 40, 0.5)] {
         let mask = ws.dropout_mask(l, 100).unwrap();
         assert_eq!(mask.len(), 100 * n);
@@ -272,8 +276,8 @@ fn dropout_keeps_about_the_asked_fraction_scales_it_and_never_drops_at_evaluatio
     }
     assert!(ws.dropout_mask(2, 100).is_none());
     // Evaluation never drops: forward_batch equals the per-sample feedforward.
-    ws.input_mut(100).fill(1.0);
-    let out = net.forward_batch(&mut ws, 100).to_vec();
+    ws.input_mut(100).unwrap().fill(1.0);
+    let out = net.forward_batch(&mut ws, 100).unwrap().to_vec();
     let reference = net.feedforward(&[1.0; 50]).unwrap();
     for row in out.chunks_exact(3) {
         for (a, b) in row.iter().zip(&reference) {
@@ -322,7 +326,7 @@ fn fused_gradient_descent_equals_backprop_then_the_optimisers_step() {
             row[rng.below(row.len())] = T::ONE;
         }
         let config = backprop::OptimizerConfig {
-            method: backprop::Method::Sgd,
+            rule: backprop::UpdateRule::Sgd,
             learning_rate: 0.7,
             l2: 0.0,
         };
@@ -333,20 +337,21 @@ fn fused_gradient_descent_equals_backprop_then_the_optimisers_step() {
             let mut ws_a = Workspace::new(&a, batch);
             let mut ws_b = Workspace::new(&b, batch);
             for ws in [&mut ws_a, &mut ws_b] {
-                ws.input_mut(batch).copy_from_slice(&x);
+                ws.input_mut(batch).unwrap().copy_from_slice(&x);
                 if dropout {
                     ws.set_dropout(&Dropout {
                         input: 0.2,
                         hidden: 0.5,
                     })
                     .unwrap();
-                    ws.draw_masks(&mut Rng::new(step), batch);
+                    ws.draw_masks(&mut Rng::new(step), batch).unwrap();
                 }
             }
             let mut grad = Gradient::zeros_like(&a);
-            let cost_a = a.backprop_batch(&mut ws_a, &y, batch, &mut grad);
-            optim.step(&mut a, &grad);
-            let cost_b = fused_sgd(&mut b, &mut ws_b, &y, batch, T::from_f64(0.7), &mut scratch);
+            let cost_a = a.backprop_batch(&mut ws_a, &y, batch, &mut grad).unwrap();
+            optim.step(&mut a, &grad).unwrap();
+            let cost_b =
+                fused_sgd(&mut b, &mut ws_b, &y, batch, T::from_f64(0.7), &mut scratch).unwrap();
             assert!(same(cost_a, cost_b), "cost {cost_a} vs {cost_b}");
             for (la, lb) in a.layers.iter().zip(&b.layers) {
                 for (p, q) in la

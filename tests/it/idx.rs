@@ -170,9 +170,26 @@ fn the_bundled_mnist_is_the_real_one() {
     assert_eq!(&m.train.labels()[..10], &[5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
     assert_eq!(&m.test.labels()[..10], &[7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
     // The files on disk say the same as the embedded copy.
-    let on_disk =
-        Mnist::load_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist").as_ref()).unwrap();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
+    let on_disk = Mnist::load_dir(dir.as_ref()).unwrap();
     assert!(on_disk == m);
+    // The test set alone (what eval and serve load) is the same test set.
+    assert!(Mnist::bundled_test().unwrap() == m.test);
+    assert!(Mnist::load_test_dir(dir.as_ref()).unwrap() == m.test);
+}
+
+#[test]
+fn the_test_set_alone_has_the_classes_of_both_sets_and_the_same_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    write_toy_dataset(dir.path(), 4, 4, 3, false);
+    let both = Mnist::load_dir(dir.path()).unwrap();
+    let test = Mnist::load_test_dir(dir.path()).unwrap();
+    assert!(test == both.test);
+    assert_eq!(test.n_classes(), 3);
+    // The training images are not read, but every file must be there, as for load_dir.
+    std::fs::remove_file(dir.path().join("train-images-idx3-ubyte.gz")).unwrap();
+    let msg = Mnist::load_test_dir(dir.path()).unwrap_err().to_string();
+    assert!(msg.contains("no train-images file"), "{msg}");
 }
 
 /// Replays what the fuzzer kept (`fuzz/seeds/idx`, `fuzz/corpus/idx`) on a stable toolchain

@@ -17,6 +17,7 @@ mod common;
 #[path = "../http/mod.rs"]
 mod http;
 
+mod api;
 mod cli;
 mod cli_edges;
 mod cli_look;
@@ -25,6 +26,7 @@ mod features;
 mod gradcheck;
 mod idx;
 mod model_io;
+mod onnx;
 mod predict;
 mod resume;
 mod serve;

@@ -4,8 +4,8 @@
 use crate::common;
 
 use backprop::{
-    train, train_from, Activation, Architecture, Augment, Checkpoint, Cost, Dropout, Init, Method,
-    Mnist, Monitor, Network, OptimizerConfig, Progress, Schedule, Stop, TrainConfig, TrainState,
+    train, train_from, Activation, Architecture, Augment, Checkpoint, Cost, Dropout, Init, Mnist,
+    Monitor, Network, OptimizerConfig, Progress, Schedule, Stop, TrainConfig, TrainState,
 };
 use common::bits;
 use std::io::{BufRead, BufReader};
@@ -56,9 +56,8 @@ fn a_run_interrupted_and_resumed_from_a_checkpoint_ends_bit_identical() {
         },
     };
     let opt = OptimizerConfig {
-        method: Method::with_defaults("adam").unwrap(),
-        learning_rate: 3e-3,
         l2: 0.5,
+        ..OptimizerConfig::adam(3e-3)
     };
     let monitor = Monitor {
         validation: Some(&validation),

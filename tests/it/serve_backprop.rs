@@ -99,7 +99,7 @@ fn backprop_api_is_network_backprop_and_finite_differences() {
         let x = f32s(&v["input"]);
         let mut y = vec![0.0f32; 10];
         y[label] = 1.0;
-        let (g, c) = net.backprop(&x, &y);
+        let (g, c) = net.backprop(&x, &y).unwrap();
         assert_eq!(
             v["cost"].as_f64().unwrap() as f32,
             c,
@@ -224,7 +224,7 @@ fn a_step_lowers_the_cost_of_its_drawing_and_reset_undoes_it() {
     let x = f32s(&ok(&app, "/api/backprop", &labelled(3))["input"]);
     let mut y = vec![0.0f32; 10];
     y[3] = 1.0;
-    let (g, _) = net.backprop(&x, &y);
+    let (g, _) = net.backprop(&x, &y).unwrap();
     let mut stepped = net.clone();
     for (layer, g) in stepped.layers.iter_mut().zip(&g.layers) {
         layer

@@ -5,8 +5,8 @@
 use crate::common;
 
 use backprop::{
-    train, Activation, Architecture, Cost, Dataset, Error, Init, Kernels, Method, Mnist, Monitor,
-    Network, OptimizerConfig, Rng, TrainConfig,
+    evaluate, train, Activation, Architecture, Cost, Dataset, Error, Init, Kernels, Mnist, Monitor,
+    Network, OptimizerConfig, Rng, TrainConfig, UpdateRule,
 };
 
 /// The same samples as floats, converted as a batch of bytes is: p · (1/255).
@@ -27,9 +27,9 @@ fn as_floats(data: &Dataset) -> Dataset {
     .unwrap()
 }
 
-fn sgd(net: &Network<f32>, n: usize) -> backprop::Optim<f32> {
+fn sgd(net: &Network<f32>, n: usize) -> backprop::Optimizer<f32> {
     OptimizerConfig {
-        method: Method::Sgd,
+        rule: UpdateRule::Sgd,
         learning_rate: 0.5,
         l2: 0.0,
     }
@@ -179,4 +179,53 @@ fn the_index_is_built_once_per_dataset_and_only_for_bytes() {
         dense.sparse_images().is_none(),
         "mostly non-zero: the dense path is faster"
     );
+}
+
+/// Once a dataset has its index (training builds it for the sets it evaluates on), `evaluate`
+/// reads only the non-zero pixels in the first layer: the same evaluation, bit for bit.
+#[test]
+fn evaluations_on_the_index_are_the_dense_ones_bit_for_bit() {
+    let mnist = Mnist::bundled().unwrap();
+    let cases = [
+        (mnist.test, Architecture::notes()),
+        (
+            sparse_images(300, 37, 4, 3),
+            arch(
+                &[37, 9, 4],
+                Activation::Tanh,
+                Activation::Softmax,
+                Cost::LogLikelihood,
+            ),
+        ),
+    ];
+    for (data, arch) in cases {
+        let sizes = arch.sizes_string();
+        let mut net = Network::<f32>::new(&arch, Init::Normal, 5).unwrap();
+        let without_index = data.clone(); // a clone starts without the index
+        assert!(data.sparse_images().is_some());
+        for kernels in Kernels::supported() {
+            let dense = kernels
+                .install(|| evaluate(&net, &without_index))
+                .unwrap()
+                .unwrap();
+            let sparse = kernels.install(|| evaluate(&net, &data)).unwrap().unwrap();
+            assert_eq!(
+                dense.cost.to_bits(),
+                sparse.cost.to_bits(),
+                "{sizes}, {kernels}"
+            );
+            assert_eq!(dense, sparse, "{sizes}, {kernels}");
+        }
+        if arch.cost != Cost::Quadratic {
+            continue; // the log-likelihood keeps a NaN output's cost finite
+        }
+        // The index is what was used: a NaN weight on input 0, zero in every MNIST image, is
+        // read by the dense path only.
+        net.layers[0].weights[0] = f32::NAN;
+        assert!(
+            evaluate(&net, &without_index).unwrap().cost.is_nan(),
+            "{sizes}"
+        );
+        assert!(evaluate(&net, &data).unwrap().cost.is_finite(), "{sizes}");
+    }
 }

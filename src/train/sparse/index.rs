@@ -57,22 +57,23 @@ impl<'a> SparseImage<'a> {
     }
 }
 
-/// Above this fraction of non-zero inputs (counting the lanes' padding), the dense kernels are
-/// the faster way, and [`SparseImages::new`] declines.
-pub const MAX_DENSITY: f64 = 0.5;
+/// Below this many images the index is built on one thread (a second one would cost more than
+/// it saves).
+const PARALLEL_IMAGES: usize = 4096;
 
-impl SparseImages {
-    /// The index of `pixels` (images of `n_inputs` bytes one after another), or `None` if more
-    /// than [`MAX_DENSITY`] of the entries would be needed, or the images have 65,535 pixels
-    /// or more (numbers, including the padding's `n_inputs`, are stored in 16 bits).
-    pub fn new(pixels: &[u8], n_inputs: usize) -> Option<Self> {
-        if n_inputs == 0 || n_inputs >= 1 << 16 || !pixels.len().is_multiple_of(n_inputs) {
-            return None;
-        }
-        let n_images = pixels.len() / n_inputs;
-        let budget = (MAX_DENSITY * pixels.len() as f64) as usize;
+/// The index of some consecutive images: their entries and values, and where each starts
+/// (from 0, without the final end).
+struct Part {
+    starts: Vec<u32>,
+    entries: Vec<u16>,
+    values: Vec<u8>,
+}
+
+impl Part {
+    /// `None` if the entries (without headers) grow past `budget`, or past what 32 bits count.
+    fn new(pixels: &[u8], n_inputs: usize, budget: usize) -> Option<Part> {
         let main = n_inputs / 8 * 8;
-        let mut starts = Vec::with_capacity(n_images + 1);
+        let mut starts = Vec::with_capacity(pixels.len() / n_inputs);
         let mut entries = Vec::new();
         let mut values = Vec::new();
         let mut lanes: [Vec<u16>; 8] = Default::default();
@@ -110,7 +111,72 @@ impl SparseImages {
                 return None;
             }
         }
+        Some(Part {
+            starts,
+            entries,
+            values,
+        })
+    }
+}
+
+/// Above this fraction of non-zero inputs (counting the lanes' padding), the dense kernels are
+/// the faster way, and [`SparseImages::new`] declines.
+pub const MAX_DENSITY: f64 = 0.5;
+
+impl SparseImages {
+    /// The index of `pixels` (images of `n_inputs` bytes one after another), or `None` if more
+    /// than [`MAX_DENSITY`] of the entries would be needed, or the images have 65,535 pixels
+    /// or more (numbers, including the padding's `n_inputs`, are stored in 16 bits).
+    pub fn new(pixels: &[u8], n_inputs: usize) -> Option<Self> {
+        if n_inputs == 0 || n_inputs >= 1 << 16 || !pixels.len().is_multiple_of(n_inputs) {
+            return None;
+        }
+        let n_images = pixels.len() / n_inputs;
+        Self::build(
+            pixels,
+            n_inputs,
+            crate::threads() > 1 && n_images >= PARALLEL_IMAGES,
+        )
+    }
+
+    /// [`SparseImages::new`], the first half of the images on a second thread if `split`: each
+    /// image's entry depends on that image alone, so the halves joined are the index built in
+    /// one.
+    fn build(pixels: &[u8], n_inputs: usize, split: bool) -> Option<Self> {
+        let n_images = pixels.len() / n_inputs;
+        let budget = (MAX_DENSITY * pixels.len() as f64) as usize;
+        let parts = if split {
+            let (first, second) = pixels.split_at(n_images / 2 * n_inputs);
+            std::thread::scope(|s| {
+                let first = s.spawn(|| Part::new(first, n_inputs, budget));
+                let second = Part::new(second, n_inputs, budget);
+                let first = first
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                vec![first, second]
+            })
+        } else {
+            vec![Part::new(pixels, n_inputs, budget)]
+        };
+        let mut starts = Vec::with_capacity(n_images + 1);
+        let (mut entries, mut values) = (Vec::new(), Vec::new());
+        for part in parts {
+            let part = part?;
+            let offset = u32::try_from(entries.len()).ok()?;
+            for start in part.starts {
+                starts.push(start.checked_add(offset)?);
+            }
+            if entries.is_empty() {
+                (entries, values) = (part.entries, part.values);
+            } else {
+                entries.extend_from_slice(&part.entries);
+                values.extend_from_slice(&part.values);
+            }
+        }
         starts.push(u32::try_from(entries.len()).ok()?);
+        if entries.len() - 2 * n_images > budget {
+            return None;
+        }
         entries.shrink_to_fit();
         values.shrink_to_fit();
         Some(SparseImages {
@@ -213,5 +279,29 @@ mod tests {
     fn declines_dense_images() {
         assert!(SparseImages::new(&[1u8; 784 * 3], 784).is_none());
         assert!(SparseImages::new(&[0u8; 784 * 3], 784).is_some());
+    }
+
+    #[test]
+    fn the_index_built_in_two_halves_is_the_index_built_in_one() {
+        // 9 images of 100 pixels, one dense, an odd count so the halves differ.
+        let mut rng = crate::Rng::new(7);
+        let pixels: Vec<u8> = (0..9 * 100)
+            .map(|i| {
+                if rng.uniform() < 0.1 || i / 100 == 4 {
+                    (i % 251) as u8 + 1
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let one = SparseImages::build(&pixels, 100, false).expect("sparse enough");
+        let two = SparseImages::build(&pixels, 100, true).expect("sparse enough");
+        assert_eq!(one.starts, two.starts);
+        assert_eq!(one.entries, two.entries);
+        assert_eq!(one.values, two.values);
+        // Declining does not depend on the split either: too dense in all, however halved.
+        let dense = vec![1u8; 9 * 20];
+        assert!(SparseImages::build(&dense, 20, false).is_none());
+        assert!(SparseImages::build(&dense, 20, true).is_none());
     }
 }
