@@ -139,6 +139,19 @@ fn predict_answers_each_row_by_the_models_feature_names() {
         )
     );
     assert_eq!(stdout(&out).lines().count(), 300);
+    // The label column's name is in the model: eval finds it without --target.
+    let labelled = dir.path().join("labelled.csv");
+    write_rows(&labelled, 100, 5, &["x1", "class", "x2"]);
+    let out = backprop_cmd()
+        .args(["eval", "--model"])
+        .arg(&model_path)
+        .arg("--data")
+        .arg(&labelled)
+        .arg("--json")
+        .assert()
+        .success();
+    let e: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(e["accuracy"].as_f64().unwrap() > 0.9, "{e}");
     // Without the target column, no target.
     let bare = dir.path().join("bare.csv");
     write_rows(&bare, 3, 3, &["x1", "x2"]);
