@@ -128,7 +128,7 @@ impl Mlp {
     }
 
     /// Stop when the validation score (accuracy, or R²) has not risen for `patience` epochs,
-    /// and keep the best epoch's network; the validation set is [`Mlp::validation_fraction`]
+    /// and keep the best epoch's network; the validation set is the `validation_fraction`
     /// of the training rows, held out.
     pub fn early_stopping(mut self, patience: usize) -> Self {
         self.train.early_stopping = Some(patience);
