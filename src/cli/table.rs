@@ -216,20 +216,44 @@ pub fn eval(
     };
     let task = model.info.task.unwrap_or(Task::Classify);
     let table: Table = read_csv(data, &target, Some(task), model.info.class_names.as_deref())?;
+    let mut data_set: Dataset = table.data;
     if let Some(names) = &model.info.feature_names {
-        if *names != table.feature_names {
-            bail!(
+        // The model's features in any order, as predict --data takes them.
+        let order: Option<Vec<usize>> = names
+            .iter()
+            .map(|n| table.feature_names.iter().position(|f| f == n))
+            .collect();
+        match order {
+            Some(order) if order.len() == table.feature_names.len() => {
+                if order.iter().enumerate().any(|(j, &c)| j != c) {
+                    data_set = in_order(&data_set, &order)?;
+                }
+            }
+            _ => bail!(
                 "{}: the columns {} are not the model's {}",
                 data.display(),
                 table.feature_names.join(","),
                 names.join(",")
-            );
+            ),
         }
     }
-    let data_set: Dataset = table.data;
     let e = model.evaluate(&data_set)?;
     print_evaluation(&model.info, &e, json);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `data` with its feature columns taken in `order` (the file's column of each model input).
+fn in_order(data: &Dataset, order: &[usize]) -> anyhow::Result<Dataset> {
+    let d = data.n_inputs();
+    let x: Vec<f32> = data
+        .features_f32()
+        .chunks_exact(d)
+        .flat_map(|row| order.iter().map(move |&c| row[c]))
+        .collect();
+    Ok(match data.values() {
+        Some(y) => Dataset::from_floats_regression(x, y.to_vec(), d, data.n_outputs())?,
+        None => Dataset::from_floats(x, data.labels().to_vec(), d, data.n_classes())?,
+    })
 }
 
 fn print_evaluation(info: &ModelInfo, e: &Evaluation, json: bool) {

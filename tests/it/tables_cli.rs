@@ -152,6 +152,33 @@ fn predict_answers_each_row_by_the_models_feature_names() {
         .success();
     let e: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert!(e["accuracy"].as_f64().unwrap() > 0.9, "{e}");
+    // The same rows with the columns in another order: the same evaluation.
+    let shuffled = dir.path().join("shuffled.csv");
+    write_rows(&shuffled, 100, 5, &["class", "x2", "x1"]);
+    let out = backprop_cmd()
+        .args(["eval", "--model"])
+        .arg(&model_path)
+        .arg("--data")
+        .arg(&shuffled)
+        .arg("--json")
+        .assert()
+        .success();
+    let again: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(again, e);
+    // A column the model does not know is still refused by eval (it reads every column).
+    let out = backprop_cmd()
+        .args(["eval", "--model"])
+        .arg(&model_path)
+        .arg("--data")
+        .arg(&rows)
+        .assert()
+        .failure()
+        .code(1);
+    assert!(
+        stderr(&out).contains("column 1 (id): \"id0\" is not a number"),
+        "{}",
+        stderr(&out)
+    );
     // Without the target column, no target.
     let bare = dir.path().join("bare.csv");
     write_rows(&bare, 3, 3, &["x1", "x2"]);
