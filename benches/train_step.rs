@@ -7,8 +7,8 @@
 
 use backprop::train::step::fused_sgd;
 use backprop::{
-    train, Activation, Architecture, Cost, Gradient, Init, Mnist, Monitor, Network,
-    OptimizerConfig, TrainConfig, Workspace,
+    train, Activation, Architecture, Cost, Gradient, Init, Mnist, Network, OptimizerConfig,
+    TrainConfig, Workspace,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -87,17 +87,7 @@ fn epoch(c: &mut Criterion) {
                 seed: 1,
                 ..Default::default()
             };
-            b.iter(|| {
-                train(
-                    &mut net,
-                    &mut optimizer,
-                    &mnist.train,
-                    Monitor::default(),
-                    &config,
-                    &mut (),
-                )
-                .unwrap()
-            })
+            b.iter(|| train(&mut net, &mut optimizer, &mnist.train, &config).unwrap())
         });
     }
     group.finish();

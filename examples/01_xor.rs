@@ -6,7 +6,7 @@
 //! output for each of the four inputs: class 1 exactly for (0,1) and (1,0).
 
 use backprop::{
-    evaluate, train, Architecture, Dataset, Init, Monitor, Network, OptimizerConfig, TrainConfig,
+    evaluate, train, Architecture, Dataset, Init, Network, OptimizerConfig, TrainConfig,
 };
 
 fn main() -> backprop::Result<()> {
@@ -22,14 +22,7 @@ fn main() -> backprop::Result<()> {
         ..Default::default()
     };
     for round in 1..=6 {
-        train(
-            &mut net,
-            &mut sgd,
-            &xor,
-            Monitor::default(),
-            &config,
-            &mut (),
-        )?;
+        train(&mut net, &mut sgd, &xor, &config)?;
         let e = evaluate(&net, &xor)?;
         println!(
             "epoch {:>4}: cost {:.4}, {} of 4 right",

@@ -8,8 +8,8 @@
 //! the README).
 
 use backprop::{
-    train, Architecture, EpochReport, Init, Mnist, Monitor, Network, OptimizerConfig, Progress,
-    TrainConfig,
+    Architecture, EpochReport, Init, Mnist, Network, OptimizerConfig, Progress, TrainConfig,
+    Training,
 };
 
 /// Prints each epoch as it ends: the library itself never prints.
@@ -33,17 +33,9 @@ fn main() -> backprop::Result<()> {
     let config = TrainConfig::default(); // 30 epochs, batches of 10, seed 3
     let mut net = Network::<f32>::new(&Architecture::notes(), Init::Normal, config.seed)?;
     let mut sgd = OptimizerConfig::default().build(&net, 1)?; // η = 1.5
-    let monitor = Monitor {
-        test: Some(&mnist.test),
-        validation: None,
-    };
-    train(
-        &mut net,
-        &mut sgd,
-        &mnist.train,
-        monitor,
-        &config,
-        &mut PrintEpochs,
-    )?;
+    Training::new(&config)
+        .test(&mnist.test)
+        .progress(&mut PrintEpochs)
+        .run(&mut net, &mut sgd, &mnist.train)?;
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! What `--health` costs: one health measurement against one training epoch of the notes'
 //! network on the bundled MNIST. `cargo run --release --example health_cost`
+//!
+//! It times `inspect::health::measure`, which is internal to the command-line tool (hidden from
+//! the docs, not a stable API); training reports it through `Progress::wants_health`.
 use backprop::inspect::health;
 use backprop::{
-    train_from, Architecture, Init, Mnist, Monitor, Network, OptimizerConfig, TrainConfig,
-    TrainState,
+    Architecture, Init, Mnist, Network, OptimizerConfig, TrainConfig, TrainState, Training,
 };
 use std::time::Instant;
 
@@ -18,15 +20,9 @@ fn main() -> backprop::Result<()> {
     };
     let mut state = TrainState::new(&config, data.len());
     let start = Instant::now();
-    train_from(
-        &mut net,
-        &mut sgd,
-        data,
-        Monitor::default(),
-        &config,
-        &mut (),
-        &mut state,
-    )?;
+    Training::new(&config)
+        .resume(&mut state)
+        .run(&mut net, &mut sgd, data)?;
     let epoch = start.elapsed().as_secs_f64() / 5.0;
     let recent = &state.order[data.len() - health::SAMPLES..];
     let start = Instant::now();

@@ -17,9 +17,8 @@
 use crate::data::Scaler;
 use crate::model_io::{ModelInfo, Task};
 use crate::{
-    argmax, evaluate, train, Activation, Architecture, Cost, Dataset, EpochReport, Error,
-    Evaluation, History, Init, Monitor, Network, OptimizerConfig, Progress, Regression, Result,
-    TrainConfig,
+    argmax, evaluate, Activation, Architecture, Cost, Dataset, EpochReport, Error, Evaluation,
+    History, Init, Network, OptimizerConfig, Progress, Regression, Result, TrainConfig, Training,
 };
 use std::borrow::Cow;
 use std::path::Path;
@@ -121,7 +120,7 @@ impl Mlp {
         self
     }
 
-    /// The optimiser (any [`UpdateRule`], η, λ).
+    /// The optimiser (any [`UpdateRule`](crate::UpdateRule), η, λ).
     pub fn optimizer(mut self, optimizer: OptimizerConfig) -> Self {
         self.optimizer = optimizer;
         self
@@ -285,20 +284,15 @@ impl Mlp {
             Some(s) if s.width() == 1 => Some(s.std[0] as f64),
             _ => None,
         };
-        let history = train(
-            &mut net,
-            &mut optimizer,
-            &scaled,
-            Monitor {
-                validation: scaled_validation.as_ref(),
-                test: scaled_test.as_ref(),
-            },
-            &self.train,
-            &mut InTargetUnits {
-                inner: progress,
-                target_std,
-            },
-        )?;
+        let mut progress = InTargetUnits {
+            inner: progress,
+            target_std,
+        };
+        let history = Training::new(&self.train)
+            .validation(scaled_validation.as_ref())
+            .test(scaled_test.as_ref())
+            .progress(&mut progress)
+            .run(&mut net, &mut optimizer, &scaled)?;
         Ok((Model { net, info }, history))
     }
 }

@@ -60,6 +60,11 @@ impl<T: Real> Dense<T> {
     ///
     /// # Shapes
     /// `a_prev`: n_in; returns a: n_out.
+    ///
+    /// # Panics
+    /// If a slice is shorter than its shape says (or, for [`Dense::feedforward`], `a_prev` is
+    /// not n_in long): a layer is a building block, and [`crate::Network`]'s passes check their
+    /// arguments and return an error instead.
     pub fn feedforward(&self, a_prev: &[T]) -> Vec<T> {
         assert_eq!(a_prev.len(), self.n_in, "input size");
         let mut z: Vec<T> = (0..self.n_out)
@@ -79,6 +84,14 @@ impl<T: Real> Dense<T> {
     /// ∂C₀/∂b_j      =        1  · σ'(z_j) · ∂C₀/∂a_j
     /// ∂C₀/∂a_k^(L−1) = Σ_j w_jk · σ'(z_j) · ∂C₀/∂a_j     (a neuron feeds every neuron of L)
     /// ```
+    ///
+    /// # Shapes
+    /// `a_prev`: n_in; `a`, `dc_da`: n_out; `grad` shaped like the layer; returns n_in values.
+    ///
+    /// # Panics
+    /// If a slice is shorter than its shape says (or, for [`Dense::feedforward`], `a_prev` is
+    /// not n_in long): a layer is a building block, and [`crate::Network`]'s passes check their
+    /// arguments and return an error instead.
     // j and k index as in the notes' formulas; iterators would hide them.
     #[allow(clippy::needless_range_loop)]
     pub fn backprop(
@@ -106,6 +119,11 @@ impl<T: Real> Dense<T> {
     ///
     /// # Shapes
     /// `a_prev`: batch × n_in; `a`: batch × n_out (written).
+    ///
+    /// # Panics
+    /// If a slice is shorter than its shape says (or, for [`Dense::feedforward`], `a_prev` is
+    /// not n_in long): a layer is a building block, and [`crate::Network`]'s passes check their
+    /// arguments and return an error instead.
     pub fn forward_batch(&self, batch: usize, a_prev: &[T], a: &mut [T]) {
         let a = &mut a[..batch * self.n_out];
         let (w, b) = (&self.weights, &self.biases);
@@ -130,6 +148,15 @@ impl<T: Real> Dense<T> {
     /// ∂C/∂z_k^(L−1) = σ'(z_k^(L−1)) · m_k · Σ_j w_jk ∂C/∂z_j     σ'(Z_prev) ⊙ M ⊙ (Δ · W)
     /// ```
     /// The first layer skips this: nobody needs ∂C/∂x.
+    ///
+    /// # Shapes
+    /// `a_prev`: batch × n_in; `dc_dz`: batch × n_out; `grad` shaped like the layer; `prev`'s
+    /// slices batch × n_in.
+    ///
+    /// # Panics
+    /// If a slice is shorter than its shape says (or, for [`Dense::feedforward`], `a_prev` is
+    /// not n_in long): a layer is a building block, and [`crate::Network`]'s passes check their
+    /// arguments and return an error instead.
     pub fn backward_batch(
         &self,
         batch: usize,
@@ -152,6 +179,14 @@ impl<T: Real> Dense<T> {
     /// layers each sample's term −η·δ·aᵀ is summed straight into w (see `kernels::add_scaled_at_b`,
     /// which says how that rounds); `scratch` holds ∂C/∂b, and ∂C/∂w where no fused kernel
     /// applies. The previous layer's ∂C/∂z is computed first, from the weights before the step.
+    ///
+    /// # Shapes
+    /// As [`Dense::backward_batch`], `scratch` in the place of `grad`.
+    ///
+    /// # Panics
+    /// If a slice is shorter than its shape says (or, for [`Dense::feedforward`], `a_prev` is
+    /// not n_in long): a layer is a building block, and [`crate::Network`]'s passes check their
+    /// arguments and return an error instead.
     pub fn sgd_step_batch(
         &mut self,
         batch: usize,

@@ -46,24 +46,41 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "bundled-mnist")] {
-//! use backprop::{evaluate, train, Architecture, Init, Mnist, Monitor, Network, OptimizerConfig, TrainConfig};
+//! use backprop::{evaluate, Architecture, Init, Mnist, Network, OptimizerConfig, TrainConfig, Training};
 //! let mnist = Mnist::bundled()?;
 //! let mut net = Network::<f32>::new(&Architecture::notes(), Init::Normal, 1)?;
 //! let mut sgd = OptimizerConfig::default().build(&net, mnist.train.len())?; // SGD, η = 1.5
 //! let config = TrainConfig::default(); // 30 epochs, mini-batches of 10
-//! train(&mut net, &mut sgd, &mnist.train, Monitor { test: Some(&mnist.test), ..Default::default() }, &config, &mut ())?;
+//! Training::new(&config).test(&mnist.test).run(&mut net, &mut sgd, &mnist.train)?;
 //! println!("accuracy {:.2}%", 100.0 * evaluate(&net, &mnist.test)?.accuracy());
 //! backprop::model_io::save(&net, "model.safetensors".as_ref())?;
 //! # }
 //! # Ok::<(), backprop::Error>(())
 //! ```
 //!
+//! ## The API at a glance
+//!
+//! | you want | use |
+//! |---|---|
+//! | a model in a few lines, as scikit-learn's `MLPClassifier(...).fit(X, y)` | [`Mlp`] → [`Model`] |
+//! | data | [`Dataset`] ([`Dataset::from_rows`], [`Dataset::from_rows_regression`], splits, [`data::Scaler`]), [`Mnist`], `data::csv` (feature `csv`), your own digit: [`digit`] |
+//! | a network | [`Architecture`], [`Init`] → [`Network`] |
+//! | an optimiser | [`OptimizerConfig`] (`::sgd(η)`, `::momentum(η, μ)`, `::adam(η)`, any [`UpdateRule`]) → `.build(&net, n)` → [`Optimizer`] |
+//! | training | [`train()`]; with validation and test sets, a [`Progress`] or resuming: [`Training`]; both take a [`TrainConfig`] |
+//! | answers | [`Network::outputs`], [`Network::predict`], [`Network::outputs_batch`], [`Network::predict_batch`]; [`evaluate`] |
+//! | model files | [`model_io::save`], [`model_io::load`]; ONNX for other runtimes: [`onnx`]; Nielsen's JSON: [`nielsen`]; interrupted runs: [`Checkpoint`] |
+//!
+//! The network's, the optimiser's and the datasets' calls check what they are given: a wrong
+//! length, a buffer or an optimiser state made for another network, a value that is not finite
+//! is an [`Error`] naming the problem, never a silent truncation. (The building blocks below
+//! them, [`Dense`]'s passes and [`Dataset::fill_inputs`], say where they panic instead.)
+//!
 //! ## Features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `cli` | on | the `backprop` command-line tool (clap, anyhow, indicatif, ctrlc, the HTTP server), the [`serve`] module of its draw-a-digit page; turns on `images`, `csv` and `bundled-mnist` |
-//! | `images` | with `cli` | PNG and JPEG digits ([`inspect::preprocess::load_digit`]) and the SVG pictures of [`inspect::report`] (png, zune-jpeg) |
+//! | `cli` | on | the `backprop` command-line tool (clap, anyhow, indicatif, ctrlc, the HTTP server) and its draw-a-digit page; turns on `images`, `csv` and `bundled-mnist` |
+//! | `images` | with `cli` | PNG and JPEG digits ([`digit::load_digit`]) and the tool's SVG pictures (png, zune-jpeg) |
 //! | `csv` | with `cli` | tables from CSV files ([`data::csv`]): a header, the target column by name, classes or real values |
 //! | `bundled-mnist` | with `cli` | [`Mnist::bundled`]: the 11 MB of MNIST compiled in, when the crate is built from its repository (the package on crates.io leaves the files out, and `bundled` then returns an error saying so) |
 //!
@@ -119,12 +136,38 @@ pub mod train;
 // The fast kernels (dense, sparse, threads); public: which set runs, and the thread count.
 mod kernels;
 
-// Looking inside: your own digit, statistics, pictures and the worked example.
+// Looking inside: statistics, pictures, the worked example, the layers' health. Internal to
+// the command-line tool (public only because the binary is another crate), hidden from the
+// docs; what a library user needs from it is re-exported: `digit`, `train::Health`.
+#[doc(hidden)]
 pub mod inspect;
 
+/// Your own digit as the notes' network sees it: any PNG or JPEG, or grey levels in memory, made
+/// into the 28×28 = 784 inputs of an MNIST image the way MNIST's were made (scaled into 20×20,
+/// centred by its centre of mass).
+///
+/// ```
+/// use backprop::digit::{to_mnist, GreyImage};
+/// // A 3×3 white page with one dark stroke down the middle.
+/// let page = GreyImage::new(3, 3, vec![1., 0., 1., 1., 0., 1., 1., 0., 1.]).unwrap();
+/// let digit = to_mnist(&page).unwrap();
+/// assert_eq!(digit.pixels.len(), 784);
+/// assert!(digit.inverted, "dark ink on light paper becomes MNIST's high ink");
+/// assert!(GreyImage::new(3, 3, vec![0.0; 8]).is_err());
+/// ```
+pub mod digit {
+    #[cfg(feature = "images")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "images")))]
+    pub use crate::inspect::preprocess::load_digit;
+    pub use crate::inspect::preprocess::{
+        to_mnist, Digit, GreyImage, MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, SIDE,
+    };
+}
+
 // The draw-a-digit page behind `backprop serve` (routes and JSON; the CLI owns the socket).
+// Internal to the command-line tool, hidden from the docs.
 #[cfg(feature = "cli")]
-#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+#[doc(hidden)]
 pub mod serve;
 
 pub use activation::Activation;
@@ -142,9 +185,9 @@ pub use network::{argmax, Gradient, Network};
 pub use real::Real;
 pub use rng::Rng;
 pub use train::{
-    check_fits, evaluate, train, train_from, Augment, Checkpoint, EpochReport, Evaluation, History,
-    Monitor, Optimizer, OptimizerConfig, OptimizerState, Progress, Regression, Schedule, Stop,
-    TrainConfig, TrainState, UpdateRule,
+    check_fits, evaluate, train, Augment, Checkpoint, EpochReport, Evaluation, History, Optimizer,
+    OptimizerConfig, OptimizerState, Progress, Regression, Schedule, Stop, TrainConfig, TrainState,
+    Training, UpdateRule,
 };
 pub use workspace::Workspace;
 

@@ -250,19 +250,29 @@ impl<T: Real> Network<T> {
 
     /// Checks that `grad` (named `what` in the message) is shaped like this network.
     pub(crate) fn check_gradient(&self, grad: &Gradient<T>, what: &str) -> Result<()> {
-        let fits =
-            grad.layers.len() == self.layers.len()
-                && grad.layers.iter().zip(&self.layers).all(|(g, l)| {
-                    g.dc_dw.len() == l.weights.len() && g.dc_db.len() == l.biases.len()
-                });
-        if !fits {
-            return Err(Error::Shape(format!(
-                "the {what} is shaped for a network of sizes {:?}, not {:?}",
-                grad.sizes(),
-                self.architecture().sizes
-            )));
+        match self.fits_gradient(grad) {
+            true => Ok(()),
+            false => Err(self.gradient_mismatch(grad, what)),
         }
-        Ok(())
+    }
+
+    /// Whether `grad` is shaped like this network.
+    pub(crate) fn fits_gradient(&self, grad: &Gradient<T>) -> bool {
+        grad.layers.len() == self.layers.len()
+            && grad
+                .layers
+                .iter()
+                .zip(&self.layers)
+                .all(|(g, l)| g.dc_dw.len() == l.weights.len() && g.dc_db.len() == l.biases.len())
+    }
+
+    /// The error for a `grad` (named `what`) not shaped like this network.
+    pub(crate) fn gradient_mismatch(&self, grad: &Gradient<T>, what: &str) -> Error {
+        Error::Shape(format!(
+            "the {what} is shaped for a network of sizes {:?}, not {:?}",
+            grad.sizes(),
+            self.architecture().sizes
+        ))
     }
 
     /// The forward pass from layer `from` on (the layers before have written their

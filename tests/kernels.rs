@@ -5,8 +5,8 @@
 //! softmax with Adam at a mini-batch of 128 (products large enough to be shared by threads).
 
 use backprop::{
-    train, Activation, Architecture, Augment, Cost, Dropout, Init, Kernels, Mnist, Monitor,
-    Network, OptimizerConfig, TrainConfig, UpdateRule,
+    Activation, Architecture, Augment, Cost, Dropout, Init, Kernels, Mnist, Network,
+    OptimizerConfig, TrainConfig, Training, UpdateRule,
 };
 
 /// One workload: layers, activations, optimiser, batch, and whether it moves and drops.
@@ -66,12 +66,12 @@ fn train_with(w: &Workload, kernels: Kernels, threads: usize) -> (Vec<u32>, f64)
         augment,
         ..TrainConfig::default()
     };
-    let monitor = Monitor {
-        test: Some(&test),
-        validation: None,
-    };
     let history = kernels
-        .install(|| train(&mut net, &mut optimizer, &data, monitor, &config, &mut ()))
+        .install(|| {
+            Training::new(&config)
+                .test(&test)
+                .run(&mut net, &mut optimizer, &data)
+        })
         .unwrap()
         .unwrap();
     let bits = net

@@ -4,8 +4,7 @@
 mod common;
 
 use backprop::{
-    train, Activation, Architecture, Cost, Init, Mnist, Monitor, Network, OptimizerConfig,
-    TrainConfig,
+    Activation, Architecture, Cost, Init, Mnist, Network, OptimizerConfig, TrainConfig, Training,
 };
 
 /// The tests here take turns: the thread count is process-wide.
@@ -30,11 +29,10 @@ fn train_with(threads: usize, layers: &[usize], batch_size: usize) -> (Vec<u32>,
         batch_size,
         ..Default::default()
     };
-    let monitor = Monitor {
-        test: Some(&test),
-        validation: None,
-    };
-    let h = train(&mut net, &mut adam, &data, monitor, &config, &mut ()).unwrap();
+    let h = Training::new(&config)
+        .test(&test)
+        .run(&mut net, &mut adam, &data)
+        .unwrap();
     (common::bits(&net), h.epochs[1].test.as_ref().unwrap().cost)
 }
 

@@ -15,7 +15,7 @@ fuzz_target!(|bytes: &[u8]| {
     net.architecture().validate().unwrap();
     assert!(net.is_finite());
     let n_in = net.layers[0].n_in;
-    let a = net.feedforward(&vec![0.5; n_in]);
+    let a = net.feedforward(&vec![0.5; n_in]).unwrap();
     assert_eq!(a.len(), net.layers.last().unwrap().n_out);
     let again = model_io::from_bytes(&model_io::to_bytes(&net).unwrap()).unwrap();
     assert_eq!(again, net);

@@ -1,7 +1,7 @@
 //! `backprop bench`: how long a training epoch takes here, for any configuration.
 
 use super::{network_args::NetworkArgs, optim_args::OptimArgs, recipe::Preset};
-use backprop::{train, Kernels, Mnist, Monitor, Network, TrainConfig};
+use backprop::{train, Kernels, Mnist, Network, TrainConfig};
 use clap::Args;
 use serde_json::json;
 use std::io::Write;
@@ -60,15 +60,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     )?;
     let mut net = Network::<f32>::new(&arch, recipe.init, args.seed)?;
     let mut optimizer = recipe.optimizer.build(&net, mnist.train.len())?;
-    let reports = train(
-        &mut net,
-        &mut optimizer,
-        &mnist.train,
-        Monitor::default(),
-        &config,
-        &mut (),
-    )?
-    .epochs;
+    let reports = train(&mut net, &mut optimizer, &mnist.train, &config)?.epochs;
     let mut seconds: Vec<f64> = reports.iter().map(|r| r.seconds).collect();
     let per_epoch = seconds.clone();
     seconds.sort_by(f64::total_cmp);

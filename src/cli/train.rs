@@ -4,9 +4,7 @@ use super::recipe::{Preset, Recipe};
 use super::{data, network_args::NetworkArgs, optim_args::OptimArgs, percent, progress::Bar};
 use anyhow::{bail, Context};
 use backprop::inspect::report::curves::epoch_json;
-use backprop::{
-    model_io, train_from, Checkpoint, EpochReport, Monitor, Network, Schedule, Stop, TrainState,
-};
+use backprop::{model_io, Checkpoint, EpochReport, Network, Schedule, Stop, TrainState, Training};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -538,26 +536,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
     })
     .context("cannot install the Ctrl-C handler")?;
-    let monitor = Monitor {
-        validation: validation.as_ref(),
-        test: Some(&test_set),
-    };
-    train_from(
-        &mut net,
-        &mut optimizer,
-        &train_set,
-        monitor,
-        &config,
-        &mut progress,
-        &mut state,
-    )
-    .with_context(|| match progress.log.is_empty() {
-        true => "training failed; no model was saved".to_string(),
-        false => format!(
-            "training failed; no model was saved (the epochs so far are in {})",
-            partial_log.display()
-        ),
-    })?;
+    Training::new(&config)
+        .validation(validation.as_ref())
+        .test(&test_set)
+        .progress(&mut progress)
+        .resume(&mut state)
+        .run(&mut net, &mut optimizer, &train_set)
+        .with_context(|| match progress.log.is_empty() {
+            true => "training failed; no model was saved".to_string(),
+            false => format!(
+                "training failed; no model was saved (the epochs so far are in {})",
+                partial_log.display()
+            ),
+        })?;
     progress.bar.clear();
     if let Some(e) = progress.error {
         return Err(e);

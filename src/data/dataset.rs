@@ -294,6 +294,11 @@ impl Dataset {
     }
 
     /// Writes the inputs of the samples `indices` as rows of `out` (indices.len() × n_inputs).
+    ///
+    /// # Panics
+    /// If an index is not below [`Dataset::len`] or `out` is shorter than the rows: this fills
+    /// a [`crate::Workspace`] batch after batch, where a check per sample would cost; the
+    /// checked way to one sample is [`Dataset::input`].
     pub fn fill_inputs<T: Real>(&self, indices: &[usize], out: &mut [T]) {
         self.fill_inputs_and_prefetch(indices, &[], out);
     }
@@ -368,6 +373,9 @@ impl Dataset {
 
     /// Writes the targets y of the samples `indices` as rows of `out` (indices.len() ×
     /// n_outputs): one-hot for classes, the values for regression.
+    ///
+    /// # Panics
+    /// As [`Dataset::fill_inputs`]; the checked way to one sample is [`Dataset::target`].
     pub fn fill_targets<T: Real>(&self, indices: &[usize], out: &mut [T]) {
         let k = self.n_outputs();
         let rows = out[..indices.len() * k].chunks_exact_mut(k).zip(indices);

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 /// How many training samples [`measure`] looks at, at most (Nielsen uses 1000).
 pub const SAMPLES: usize = 1000;
 /// Mini-batches whose gradients measure the size of one step.
-pub const STEP_BATCHES: usize = 20;
+pub(crate) const STEP_BATCHES: usize = 20;
 /// σ'(z) below this is saturated.
-pub const SATURATED: f64 = 0.01;
+pub(crate) const SATURATED: f64 = 0.01;
 
 /// One layer's health.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

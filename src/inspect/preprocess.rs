@@ -17,7 +17,6 @@
 //!              where it is in MNIST (mean 13.99, 14.01 over the test set, spread ±0.5 px)
 //! ```
 
-#[cfg(feature = "images")]
 use crate::{Error, Result};
 #[cfg(feature = "images")]
 use std::path::Path;
@@ -25,7 +24,7 @@ use std::path::Path;
 /// Side of the MNIST field.
 pub const SIDE: usize = 28;
 /// Side of the box the digit is scaled into.
-pub const BOX: usize = 20;
+pub(crate) const BOX: usize = 20;
 /// Images larger than this in either direction are refused before any pixel is decoded.
 pub const MAX_SIDE: u32 = 10_000;
 /// Images of more pixels than this (4096 × 4096, a 16-megapixel photo) are refused before any
@@ -65,19 +64,21 @@ pub struct Digit {
 impl GreyImage {
     /// An image from grey levels in 0..1.
     ///
-    /// # Panics
-    /// If `pixels` is not `width × height` long.
-    pub fn new(width: usize, height: usize, pixels: Vec<f32>) -> Self {
-        assert_eq!(
-            pixels.len(),
-            width * height,
-            "pixels of a {width}×{height} image"
-        );
-        GreyImage {
+    /// # Errors
+    /// [`Error::Shape`] unless `pixels` is `width × height` long.
+    pub fn new(width: usize, height: usize, pixels: Vec<f32>) -> Result<Self> {
+        if Some(pixels.len()) != width.checked_mul(height) {
+            return Err(Error::Shape(format!(
+                "a {width}×{height} image has {} pixels, got {}",
+                width.saturating_mul(height),
+                pixels.len()
+            )));
+        }
+        Ok(GreyImage {
             width,
             height,
             pixels,
-        }
+        })
     }
 
     /// Reads a PNG or JPEG file (recognised by content, not name) as grey.
@@ -154,13 +155,8 @@ fn decode_png(bytes: &[u8]) -> std::result::Result<GreyImage, String> {
         .map_err(|e| format!("corrupt PNG: {e}"))?;
     let channels = frame.color_type.samples();
     let data = &buf[..frame.buffer_size()];
-    Ok(GreyImage::new(
-        width,
-        height,
-        data.chunks_exact(channels)
-            .map(|p| grey_of(p, channels))
-            .collect(),
-    ))
+    let grey = data.chunks_exact(channels).map(|p| grey_of(p, channels));
+    GreyImage::new(width, height, grey.collect()).map_err(|e| e.to_string())
 }
 
 /// Grey level in 0..1 of one 8-bit pixel with 1 to 4 channels; transparency shows white paper.
@@ -200,11 +196,8 @@ fn decode_jpeg(bytes: &[u8]) -> std::result::Result<GreyImage, String> {
             data.len()
         ));
     }
-    Ok(GreyImage::new(
-        width,
-        height,
-        data.iter().map(|&v| v as f32 / 255.0).collect(),
-    ))
+    let grey = data.iter().map(|&v| v as f32 / 255.0);
+    GreyImage::new(width, height, grey.collect()).map_err(|e| e.to_string())
 }
 
 /// The MNIST-style 28×28 digit of an image (see the module docs for the five steps), or `None`
@@ -386,7 +379,7 @@ mod tests {
                 }
             }
         }
-        GreyImage::new(w, h, p)
+        GreyImage::new(w, h, p).unwrap()
     }
 
     fn centre_of_mass(p: &[f32]) -> (f64, f64) {
@@ -460,7 +453,8 @@ mod tests {
             90,
             60,
             dark_on_light.pixels.iter().map(|v| 1.0 - v).collect(),
-        );
+        )
+        .unwrap();
         let a = to_mnist(&dark_on_light).unwrap();
         let b = to_mnist(&light_on_dark).unwrap();
         assert!(a.inverted && !b.inverted);
@@ -482,7 +476,8 @@ mod tests {
     #[test]
     fn a_blank_page_has_no_digit() {
         assert!(to_mnist(&page(50, 50, &[])).is_none());
-        let faint = GreyImage::new(10, 10, (0..100).map(|i| 0.95 + 0.0004 * i as f32).collect());
+        let faint =
+            GreyImage::new(10, 10, (0..100).map(|i| 0.95 + 0.0004 * i as f32).collect()).unwrap();
         assert!(to_mnist(&faint).is_none());
     }
 

@@ -1,7 +1,8 @@
 //! Live training behind `backprop serve --train`: a thread of its own owns the network, the
 //! optimiser and the [`TrainState`], and takes commands over a channel (`run`, `pause`, `step`
-//! N mini-batches, `save`, a new η). It trains with the library's own loop, [`train_from`],
-//! stopped after the asked number of mini-batches by its [`Progress`]; since a [`TrainState`]
+//! N mini-batches, `save`, a new η). It trains with the library's own loop, a [`Training`]
+//! resumed from its state and stopped after the asked number of mini-batches by its
+//! [`Progress`]; since a [`TrainState`]
 //! resumes exactly, stepping through an epoch in any chunks gives the network `backprop train`
 //! gives, bit for bit. Paused, the thread waits on its channel and uses no CPU.
 //!
@@ -11,9 +12,7 @@
 use super::Failure;
 use crate::inspect::health::{self, Health};
 use crate::inspect::report::curves::epoch_json;
-use crate::{
-    model_io, train_from, Dataset, Monitor, Network, Optimizer, Progress, TrainConfig, TrainState,
-};
+use crate::{model_io, Dataset, Network, Optimizer, Progress, TrainConfig, TrainState, Training};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -23,16 +22,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Mini-batches per point of the train-cost curve.
-pub const CURVE_EVERY: usize = 50;
+pub(crate) const CURVE_EVERY: usize = 50;
 /// While running, the network is published (and the commands looked at) this often: each
 /// call of the training loop costs a few milliseconds to set up, so not more often.
 const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 /// A step request publishes after at most this many mini-batches, so a long step shows.
 const STEP_CHUNK: usize = 2000;
 /// Most mini-batches one `step` request takes.
-pub const MAX_STEP: usize = 1_000_000;
+pub(crate) const MAX_STEP: usize = 1_000_000;
 /// Largest η the page may set.
-pub const MAX_RATE: f64 = 100.0;
+pub(crate) const MAX_RATE: f64 = 100.0;
 /// While running, health is measured at most this often (it costs ~1% then).
 const HEALTH_EVERY: Duration = Duration::from_secs(1);
 
@@ -264,7 +263,7 @@ struct Trainer {
     curve: Curve,
 }
 
-/// Stops [`train_from`] after `limit` mini-batches, at a deadline, or when interrupted; gathers
+/// Stops [`Training::run`] after `limit` mini-batches, at a deadline, or when interrupted; gathers
 /// the train-cost curve and the log lines of the epochs that end on the way.
 struct Chunk<'a> {
     limit: usize,
@@ -404,19 +403,12 @@ impl Trainer {
             interrupt: running.then_some(&*self.interrupt),
             curve: &mut self.curve,
         };
-        let monitor = Monitor {
-            validation: r.validation.as_ref(),
-            test: r.test.as_ref(),
-        };
-        let result = train_from(
-            &mut r.net,
-            &mut r.optimizer,
-            &r.train,
-            monitor,
-            &r.config,
-            &mut progress,
-            &mut r.state,
-        );
+        let result = Training::new(&r.config)
+            .validation(r.validation.as_ref())
+            .test(r.test.as_ref())
+            .progress(&mut progress)
+            .resume(&mut r.state)
+            .run(&mut r.net, &mut r.optimizer, &r.train);
         let (ran, ended) = (progress.done, progress.ended);
         let mut s = lock(&self.shared);
         s.steps += ran;

@@ -1,6 +1,9 @@
 //! The draw-a-digit page behind `backprop serve`: routing, validation and the JSON answers, with
 //! no sockets, so every route is tested as a plain function call.
 //!
+//! Internal to the command-line tool (`backprop serve`), not a stable API: public only because
+//! the binary is a crate of its own, and hidden from the docs.
+//!
 //! ```text
 //! GET  /                              the page (HTML, CSS and JS in one file, no external assets)
 //! GET  /api/model                     {"sizes", "activations", "cost", "parameters"}
@@ -35,7 +38,6 @@ mod backward;
 pub mod live;
 mod table;
 
-pub use backward::MAX_STEP_RATE;
 pub use live::{Live, LiveRun};
 pub use table::{TableApp, TABLE_HTML};
 
@@ -53,7 +55,7 @@ pub const MAX_DRAWING_SIDE: usize = 1024;
 pub const STRONGEST: usize = 3;
 
 /// The page, embedded in the binary.
-pub const INDEX_HTML: &str = include_str!("index.html");
+pub(crate) const INDEX_HTML: &str = include_str!("index.html");
 
 /// An HTTP answer: status, content type, body.
 #[derive(Clone, Debug, PartialEq)]
@@ -282,7 +284,7 @@ fn filters(net: &Network<f32>) -> Value {
 }
 
 /// The 413 answer for a body of `len` bytes.
-pub fn too_large(len: usize) -> Response {
+pub(crate) fn too_large(len: usize) -> Response {
     Response::error(
         413,
         format!("the request body is {len} bytes; at most {MAX_BODY} are accepted"),
@@ -351,11 +353,9 @@ impl Drawing {
     /// there is no ink.
     fn to_mnist(&self) -> Result<Option<preprocess::Digit>, Failure> {
         check_drawing(self.width, self.height, &self.pixels)?;
-        let image = GreyImage::new(
-            self.width,
-            self.height,
-            self.pixels.iter().map(|&v| v as f32).collect(),
-        );
+        let grey = self.pixels.iter().map(|&v| v as f32).collect();
+        let image =
+            GreyImage::new(self.width, self.height, grey).map_err(|e| (422, e.to_string()))?;
         Ok(preprocess::to_mnist(&image))
     }
 }

@@ -129,7 +129,7 @@ fn blur_norm(sigma: f64) -> f64 {
 
 /// Applies an [`Augment`] to images of one size, with its buffers allocated once.
 #[derive(Clone, Debug)]
-pub struct Augmenter {
+pub(crate) struct Augmenter {
     config: Augment,
     rows: usize,
     cols: usize,

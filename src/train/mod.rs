@@ -13,13 +13,15 @@ pub(crate) mod sparse;
 mod state;
 pub mod step;
 
+pub use crate::inspect::health::{Health, LayerHealth};
 pub use crate::metrics::Regression;
 pub use augment::Augment;
 pub use checkpoint::Checkpoint;
 pub use config::{TrainConfig, MAX_EPOCHS};
 pub use evaluate::{check_fits, evaluate, Evaluation};
 pub use optim::{Optimizer, OptimizerConfig, OptimizerState, UpdateRule, MAX_LEARNING_RATE};
-pub use progress::{Monitor, Progress};
+pub(crate) use progress::Monitor;
+pub use progress::Progress;
 pub use schedule::Schedule;
 pub use state::{EpochReport, History, Stop, TrainState};
 
@@ -27,55 +29,140 @@ use crate::{Dataset, Error, Network, Real, Result};
 use std::time::Instant;
 use step::Step;
 
-/// Trains `net` on `data` by mini-batch gradient descent.
+/// Trains `net` on `data` by mini-batch gradient descent: the common case, with nothing
+/// evaluated along the way and nothing reported. [`Training`] adds a validation and a test set,
+/// a [`Progress`] and resuming.
 ///
 /// Every epoch: set η from the schedule, shuffle the samples (seeded), cut them into
 /// mini-batches of `config.batch_size` (the last one may be smaller), and for each batch
 /// (augmented and with dropout masks if asked) compute the gradient of its mean cost by
-/// backpropagation and let `optimizer` step. Then evaluate `monitor`'s datasets, report, and
-/// decide whether to go on.
+/// backpropagation and let `optimizer` step.
 ///
 /// # Errors
 /// [`Error::Config`] for a bad `config`, or early stopping or the plateau schedule without a
 /// validation set, or augmentation of data that are not images; [`Error::Shape`] if the network
-/// does not fit the data; [`Error::Diverged`] as soon as a batch's cost or a parameter is not
-/// finite (the network must then not be saved).
+/// does not fit the data or `optimizer` was built for another network; [`Error::Diverged`] as
+/// soon as a batch's cost or a parameter is not finite (the network must then not be saved).
 ///
 /// # Examples
 /// ```
-/// use backprop::{train, Architecture, Dataset, Init, Monitor, Network, OptimizerConfig, TrainConfig};
+/// use backprop::{evaluate, train, Architecture, Dataset, Init, Network, OptimizerConfig, TrainConfig};
 /// let xor = Dataset::from_floats(vec![0., 0., 0., 1., 1., 0., 1., 1.], vec![0, 1, 1, 0], 2, 2).unwrap();
 /// let arch = Architecture::sigmoid(vec![2, 4, 2]);
 /// let mut net = Network::<f32>::new(&arch, Init::Normal, 3).unwrap();
 /// let mut sgd = OptimizerConfig::sgd(2.0).build(&net, xor.len()).unwrap();
 /// let config = TrainConfig { epochs: 2000, batch_size: 4, seed: 1, ..Default::default() };
-/// let history = train(&mut net, &mut sgd, &xor, Monitor { test: Some(&xor), validation: None }, &config, &mut ()).unwrap();
-/// assert_eq!(history.epochs.last().unwrap().test.as_ref().unwrap().correct, 4);
+/// let history = train(&mut net, &mut sgd, &xor, &config).unwrap();
+/// assert_eq!(history.epochs.len(), 2000);
+/// assert_eq!(evaluate(&net, &xor).unwrap().correct, 4);
 /// ```
 pub fn train<T: Real>(
     net: &mut Network<T>,
     optimizer: &mut Optimizer<T>,
     data: &Dataset,
-    monitor: Monitor<'_>,
     config: &TrainConfig,
-    progress: &mut dyn Progress,
 ) -> Result<History> {
-    let mut state = TrainState::new(config, data.len());
-    train_from(net, optimizer, data, monitor, config, progress, &mut state)?;
-    Ok(state.history)
+    Training::new(config).run(net, optimizer, data)
 }
 
-/// [`train()`], from `state` on: from the start with [`TrainState::new`], or from where an
-/// interrupted run stopped. Returns when training is done or [`Progress::should_stop`] says so
-/// (checked after every step); `state.history.stop` tells which, and `state` (with `net` and
-/// the optimiser's state) is then all it takes to continue later.
+/// A training run with more than [`train()`] gives: datasets evaluated after every epoch, a
+/// [`Progress`] that hears about it as it goes, a state to resume from. Each is optional; the
+/// run itself is [`Training::run`].
 ///
-/// Each epoch: shuffle → cut into mini-batches → one step each (`train/step.rs`, the fast
-/// path's one door) → evaluate and decide.
-///
-/// # Errors
-/// As [`train()`], and [`Error::Config`] if `state` does not fit `data`.
-pub fn train_from<T: Real>(
+/// # Examples
+/// ```
+/// use backprop::{Architecture, Dataset, Init, Network, OptimizerConfig, TrainConfig, Training};
+/// let xor = Dataset::from_floats(vec![0., 0., 0., 1., 1., 0., 1., 1.], vec![0, 1, 1, 0], 2, 2).unwrap();
+/// let mut net = Network::<f32>::new(&Architecture::sigmoid(vec![2, 4, 2]), Init::Normal, 3).unwrap();
+/// let mut sgd = OptimizerConfig::sgd(2.0).build(&net, xor.len()).unwrap();
+/// let config = TrainConfig { epochs: 2000, batch_size: 4, seed: 1, ..Default::default() };
+/// let history = Training::new(&config).test(&xor).run(&mut net, &mut sgd, &xor).unwrap();
+/// assert_eq!(history.epochs.last().unwrap().test.as_ref().unwrap().correct, 4);
+/// ```
+pub struct Training<'a, T> {
+    config: &'a TrainConfig,
+    monitor: Monitor<'a>,
+    progress: Option<&'a mut dyn Progress>,
+    state: Option<&'a mut TrainState<T>>,
+}
+
+impl<'a, T: Real> Training<'a, T> {
+    /// A run of `config`: no datasets evaluated, nothing reported, from the start.
+    pub fn new(config: &'a TrainConfig) -> Self {
+        Training {
+            config,
+            monitor: Monitor::default(),
+            progress: None,
+            state: None,
+        }
+    }
+
+    /// Held-out training data, evaluated after every epoch: for choosing hyper-parameters,
+    /// and watched by early stopping and the plateau schedule. `None` for none.
+    pub fn validation(mut self, data: impl Into<Option<&'a Dataset>>) -> Self {
+        self.monitor.validation = data.into();
+        self
+    }
+
+    /// The test set, evaluated after every epoch. `None` for none.
+    pub fn test(mut self, data: impl Into<Option<&'a Dataset>>) -> Self {
+        self.monitor.test = data.into();
+        self
+    }
+
+    /// Reports to `progress` as training goes, and stops when it says so
+    /// ([`Progress::should_stop`], asked after every step).
+    pub fn progress(mut self, progress: &'a mut dyn Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Goes on from `state`: one made by [`TrainState::new`], or where an interrupted run
+    /// stopped (with the network and the optimiser's state of then). The run keeps `state`
+    /// current, so it is then all it takes to continue later; `state.history.stop` says why
+    /// the run ended.
+    pub fn resume(mut self, state: &'a mut TrainState<T>) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// Trains `net` on `data`, `optimizer` stepping it, as [`train()`] describes; evaluates
+    /// the validation and test sets after every epoch and reports to the progress. Returns
+    /// when training is done or the progress says stop ([`History::stop`] tells which).
+    ///
+    /// Each epoch: shuffle → cut into mini-batches → one step each (`train/step.rs`, the fast
+    /// path's one door) → evaluate and decide.
+    ///
+    /// # Errors
+    /// As [`train()`], and [`Error::Config`] if a resumed state does not fit `data`.
+    pub fn run(
+        self,
+        net: &mut Network<T>,
+        optimizer: &mut Optimizer<T>,
+        data: &Dataset,
+    ) -> Result<History> {
+        let mut silent = ();
+        let progress: &mut dyn Progress = match self.progress {
+            Some(progress) => progress,
+            None => &mut silent,
+        };
+        let (config, monitor) = (self.config, self.monitor);
+        match self.state {
+            Some(state) => {
+                run_from(net, optimizer, data, monitor, config, progress, state)?;
+                Ok(state.history.clone())
+            }
+            None => {
+                let mut state = TrainState::new(config, data.len());
+                run_from(net, optimizer, data, monitor, config, progress, &mut state)?;
+                Ok(state.history)
+            }
+        }
+    }
+}
+
+/// The run of [`Training::run`] from `state` on.
+fn run_from<T: Real>(
     net: &mut Network<T>,
     optimizer: &mut Optimizer<T>,
     data: &Dataset,
@@ -155,7 +242,7 @@ pub fn train_from<T: Real>(
     Ok(())
 }
 
-/// Everything [`train_from`] checks before the first step.
+/// Everything a run checks before the first step.
 fn check_run<T: Real>(
     net: &Network<T>,
     optimizer: &Optimizer<T>,

@@ -353,10 +353,14 @@ impl<T: Real> Optimizer<T> {
     /// # Errors
     /// [`Error::Shape`] if it was built for another shape.
     pub fn check_network(&self, net: &Network<T>) -> Result<()> {
-        for m in &self.state.moments {
-            net.check_gradient(m, &format!("{} optimiser's state", self.config.rule))?;
+        // Once a step: the message is made only when the state does not fit.
+        match self.state.moments.iter().find(|m| !net.fits_gradient(m)) {
+            None => Ok(()),
+            Some(m) => {
+                let what = format!("{} optimiser's state", self.config.rule);
+                Err(net.gradient_mismatch(m, &what))
+            }
         }
-        Ok(())
     }
 
     /// Applies one update to `net`, given the gradient of the current mini-batch's mean cost.

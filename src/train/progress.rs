@@ -17,12 +17,12 @@ pub trait Progress {
     /// The epoch is over.
     fn epoch_end(&mut self, _report: &EpochReport) {}
     /// Asked after every step: return true to stop training there (after a Ctrl-C, say); see
-    /// [`train_from`](super::train_from) for continuing later.
+    /// [`Training::resume`](super::Training::resume) for continuing later.
     fn should_stop(&mut self) -> bool {
         false
     }
     /// Whether each epoch's report should carry the layers' health, measured at its end on the
-    /// epoch's last [`crate::inspect::health::SAMPLES`] samples (a few percent of an epoch).
+    /// epoch's last 1000 samples (a few percent of an epoch): [`super::Health`].
     fn wants_health(&self) -> bool {
         false
     }
@@ -31,12 +31,13 @@ pub trait Progress {
 /// A [`Progress`] that ignores everything.
 impl Progress for () {}
 
-/// Datasets evaluated after every epoch.
+/// Datasets evaluated after every epoch ([`Training::validation`](super::Training::validation),
+/// [`Training::test`](super::Training::test)).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Monitor<'a> {
+pub(crate) struct Monitor<'a> {
     /// Held-out training data, for choosing hyper-parameters, early stopping and the plateau
     /// schedule.
-    pub validation: Option<&'a Dataset>,
+    pub(crate) validation: Option<&'a Dataset>,
     /// The test set.
-    pub test: Option<&'a Dataset>,
+    pub(crate) test: Option<&'a Dataset>,
 }

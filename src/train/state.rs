@@ -26,7 +26,7 @@ pub struct EpochReport {
     /// Each layer's health at the end of the epoch, if [`crate::Progress::wants_health`] asked
     /// for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub health: Option<crate::inspect::health::Health>,
+    pub health: Option<super::Health>,
 }
 
 /// Why training ended.

@@ -3,8 +3,8 @@
 
 use backprop::gradcheck::{check_gradients, compare};
 use backprop::{
-    train, Architecture, Dataset, Error, Gradient, Init, Monitor, Network, OptimizerConfig,
-    TrainConfig, Workspace,
+    train, Architecture, Dataset, Error, Gradient, Init, Network, OptimizerConfig, TrainConfig,
+    Workspace,
 };
 
 /// A 2-3-2 network and its workspace for 4 samples.
@@ -134,15 +134,7 @@ fn training_refuses_an_optimiser_built_for_another_network_before_any_step() {
         batch_size: 2,
         ..TrainConfig::default()
     };
-    let err = train(
-        &mut net,
-        &mut adam,
-        &xor,
-        Monitor::default(),
-        &config,
-        &mut (),
-    )
-    .unwrap_err();
+    let err = train(&mut net, &mut adam, &xor, &config).unwrap_err();
     assert!(
         err.to_string()
             .contains("the adam optimiser's state is shaped for a network of sizes [2, 4, 2]"),
@@ -279,16 +271,9 @@ fn library_errors_speak_of_the_library_not_of_the_command_lines_flags() {
         early_stopping: Some(2),
         ..TrainConfig::default()
     };
-    let err = train(
-        &mut net,
-        &mut sgd,
-        &xor,
-        Monitor::default(),
-        &config,
-        &mut (),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = train(&mut net, &mut sgd, &xor, &config)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("validation set") && !err.contains("--"),
         "{err}"
@@ -297,5 +282,20 @@ fn library_errors_speak_of_the_library_not_of_the_command_lines_flags() {
     assert!(
         err.contains("cannot hold out 4 of 4 samples") && !err.contains("validation"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_grey_image_must_have_its_width_times_height_pixels() {
+    let err = shape_error(backprop::digit::GreyImage::new(3, 2, vec![0.5; 5]));
+    assert!(err.contains("a 3×2 image has 6 pixels, got 5"), "{err}");
+    let err = shape_error(backprop::digit::GreyImage::new(usize::MAX, 2, vec![]));
+    assert!(err.contains("got 0"), "{err}");
+    assert_eq!(
+        backprop::digit::GreyImage::new(3, 2, vec![0.5; 6])
+            .unwrap()
+            .pixels
+            .len(),
+        6
     );
 }

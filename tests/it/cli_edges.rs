@@ -4,8 +4,8 @@
 
 use assert_cmd::Command;
 use backprop::{
-    model_io, train_from, Architecture, Checkpoint, Init, Mnist, Monitor, Network, OptimizerConfig,
-    Progress, TrainConfig, TrainState,
+    model_io, Architecture, Checkpoint, Init, Mnist, Network, OptimizerConfig, Progress,
+    TrainConfig, TrainState, Training,
 };
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -64,17 +64,11 @@ fn checkpoint() -> Checkpoint {
         ..Default::default()
     };
     let mut state = TrainState::new(&config, data.len());
-    let monitor = Monitor::default();
-    train_from(
-        &mut net,
-        &mut sgd,
-        &data,
-        monitor,
-        &config,
-        &mut StopAfter(30),
-        &mut state,
-    )
-    .unwrap();
+    Training::new(&config)
+        .progress(&mut StopAfter(30))
+        .resume(&mut state)
+        .run(&mut net, &mut sgd, &data)
+        .unwrap();
     assert_eq!((state.epoch, state.batches_done), (1, 30));
     Checkpoint {
         net,

@@ -5,7 +5,7 @@ use crate::common;
 
 use backprop::{
     evaluate, train, Activation, Architecture, Augment, Cost, Dataset, Dropout, Error, History,
-    Init, Mnist, Monitor, Network, OptimizerConfig, Schedule, Stop, TrainConfig, UpdateRule,
+    Init, Mnist, Network, OptimizerConfig, Schedule, Stop, TrainConfig, Training, UpdateRule,
 };
 use common::bits;
 
@@ -34,11 +34,11 @@ fn run(
 ) -> (Network<f32>, History) {
     let mut net = Network::<f32>::new(arch, Init::Scaled, config.seed).unwrap();
     let mut opt = optimizer.build(&net, d.train.len()).unwrap();
-    let monitor = Monitor {
-        validation: Some(&d.validation),
-        test: Some(&d.test),
-    };
-    let history = train(&mut net, &mut opt, &d.train, monitor, &config, &mut ()).unwrap();
+    let history = Training::new(&config)
+        .validation(&d.validation)
+        .test(&d.test)
+        .run(&mut net, &mut opt, &d.train)
+        .unwrap();
     (net, history)
 }
 
@@ -210,15 +210,7 @@ fn watching_validation_without_a_validation_set_is_refused() {
             ..Default::default()
         },
     ] {
-        let err = train(
-            &mut net,
-            &mut sgd,
-            &d.train,
-            Monitor::default(),
-            &config,
-            &mut (),
-        )
-        .unwrap_err();
+        let err = train(&mut net, &mut sgd, &d.train, &config).unwrap_err();
         assert!(
             matches!(&err, Error::Config(m) if m.contains("validation")),
             "{err}"
@@ -240,15 +232,7 @@ fn augmenting_data_that_are_not_images_is_refused() {
         },
         ..Default::default()
     };
-    let err = train(
-        &mut net,
-        &mut sgd,
-        &xor,
-        Monitor::default(),
-        &config,
-        &mut (),
-    )
-    .unwrap_err();
+    let err = train(&mut net, &mut sgd, &xor, &config).unwrap_err();
     assert!(err.to_string().contains("image"), "{err}");
 }
 

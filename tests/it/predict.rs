@@ -4,7 +4,7 @@
 
 use backprop::inspect::preprocess::{to_mnist, GreyImage};
 use backprop::inspect::report::svg::png;
-use backprop::{train, Architecture, Init, Mnist, Monitor, Network, OptimizerConfig, TrainConfig};
+use backprop::{train, Architecture, Init, Mnist, Network, OptimizerConfig, TrainConfig};
 
 /// How a 28×28 digit is enlarged.
 #[derive(Clone, Copy)]
@@ -60,15 +60,7 @@ fn quick_network(mnist: &Mnist) -> Network<f32> {
     let mut sgd = OptimizerConfig::default()
         .build(&net, mnist.train.len())
         .unwrap();
-    train(
-        &mut net,
-        &mut sgd,
-        &mnist.train,
-        Monitor::default(),
-        &config,
-        &mut (),
-    )
-    .unwrap();
+    train(&mut net, &mut sgd, &mnist.train, &config).unwrap();
     net
 }
 

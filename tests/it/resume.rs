@@ -4,8 +4,8 @@
 use crate::common;
 
 use backprop::{
-    train, train_from, Activation, Architecture, Augment, Checkpoint, Cost, Dropout, Init, Mnist,
-    Monitor, Network, OptimizerConfig, Progress, Schedule, Stop, TrainConfig, TrainState,
+    Activation, Architecture, Augment, Checkpoint, Cost, Dropout, Init, Mnist, Network,
+    OptimizerConfig, Progress, Schedule, Stop, TrainConfig, TrainState, Training,
 };
 use common::bits;
 use std::io::{BufRead, BufReader};
@@ -59,15 +59,14 @@ fn a_run_interrupted_and_resumed_from_a_checkpoint_ends_bit_identical() {
         l2: 0.5,
         ..OptimizerConfig::adam(3e-3)
     };
-    let monitor = Monitor {
-        validation: Some(&validation),
-        test: None,
-    };
     let fresh = || Network::<f32>::new(&arch, Init::He, 11).unwrap();
 
     let mut reference = fresh();
     let mut adam = opt.build(&reference, data.len()).unwrap();
-    let expected = train(&mut reference, &mut adam, &data, monitor, &config, &mut ()).unwrap();
+    let expected = Training::new(&config)
+        .validation(&validation)
+        .run(&mut reference, &mut adam, &data)
+        .unwrap();
 
     // 63 batches per epoch: stop mid-epoch 2, then at an epoch's last step, then mid-epoch 4.
     let dir = tempfile::tempdir().unwrap();
@@ -77,10 +76,16 @@ fn a_run_interrupted_and_resumed_from_a_checkpoint_ends_bit_identical() {
     let mut state = TrainState::new(&config, data.len());
     for after in [100, 89, 5, usize::MAX] {
         let mut stop = StopAfter { steps: 0, after };
-        train_from(
-            &mut net, &mut adam, &data, monitor, &config, &mut stop, &mut state,
-        )
-        .unwrap();
+        let history = Training::new(&config)
+            .validation(&validation)
+            .progress(&mut stop)
+            .resume(&mut state)
+            .run(&mut net, &mut adam, &data)
+            .unwrap();
+        assert_eq!(
+            history, state.history,
+            "the run answers the state's history"
+        );
         if after == usize::MAX {
             assert_eq!(state.history.stop, Stop::Finished);
             break;

@@ -54,7 +54,7 @@ fn a_drawing_gives_predicts_preprocessing_and_every_layer() {
     assert_eq!(v["inverted"], true, "dark ink on white paper");
 
     // The input is exactly what predict's preprocessing makes of the same image.
-    let image = GreyImage::new(w, h, pixels.iter().map(|&p| p as f32).collect());
+    let image = GreyImage::new(w, h, pixels.iter().map(|&p| p as f32).collect()).unwrap();
     let x = to_mnist(&image).unwrap().pixels;
     assert_eq!(floats(&v["input"]), x);
 

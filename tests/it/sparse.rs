@@ -5,8 +5,8 @@
 use crate::common;
 
 use backprop::{
-    evaluate, train, Activation, Architecture, Cost, Dataset, Error, Init, Kernels, Mnist, Monitor,
-    Network, OptimizerConfig, Rng, TrainConfig, UpdateRule,
+    evaluate, train, Activation, Architecture, Cost, Dataset, Error, Init, Kernels, Mnist, Network,
+    OptimizerConfig, Rng, TrainConfig, UpdateRule,
 };
 
 /// The same samples as floats, converted as a batch of bytes is: p · (1/255).
@@ -58,11 +58,7 @@ fn trained(
         batch_size,
         ..Default::default()
     };
-    let monitor = Monitor {
-        test: None,
-        validation: None,
-    };
-    kernels.install(|| train(&mut net, &mut optimizer, data, monitor, &config, &mut ()))??;
+    kernels.install(|| train(&mut net, &mut optimizer, data, &config))??;
     Ok(common::bits(&net))
 }
 

@@ -4,8 +4,8 @@
 use crate::common;
 
 use backprop::{
-    evaluate, train, Activation, Architecture, Cost, Dataset, Error, Init, Mnist, Monitor, Network,
-    OptimizerConfig, TrainConfig,
+    evaluate, train, Activation, Architecture, Cost, Dataset, Error, Init, Mnist, Network,
+    OptimizerConfig, TrainConfig, Training,
 };
 use common::bits;
 
@@ -26,15 +26,7 @@ fn xor_learns() {
         seed: 1,
         ..Default::default()
     };
-    train(
-        &mut net,
-        &mut sgd,
-        &data,
-        Monitor::default(),
-        &config,
-        &mut (),
-    )
-    .unwrap();
+    train(&mut net, &mut sgd, &data, &config).unwrap();
     let after = evaluate(&net, &data).unwrap();
     assert_eq!(after.correct, 4, "{after:?}");
     assert!(
@@ -66,19 +58,11 @@ fn the_notes_network_learns_an_mnist_subset() {
         seed: 1,
         ..Default::default()
     };
-    let reports = train(
-        &mut net,
-        &mut sgd,
-        &train_set,
-        Monitor {
-            test: Some(&m.test),
-            validation: None,
-        },
-        &config,
-        &mut (),
-    )
-    .unwrap()
-    .epochs;
+    let reports = Training::new(&config)
+        .test(&m.test)
+        .run(&mut net, &mut sgd, &train_set)
+        .unwrap()
+        .epochs;
     let acc: Vec<f64> = reports
         .iter()
         .map(|r| r.test.as_ref().unwrap().accuracy())
@@ -99,15 +83,7 @@ fn train_briefly(seed: u64) -> Network<f32> {
         seed,
         ..Default::default()
     };
-    train(
-        &mut net,
-        &mut sgd,
-        &data,
-        Monitor::default(),
-        &config,
-        &mut (),
-    )
-    .unwrap();
+    train(&mut net, &mut sgd, &data, &config).unwrap();
     net
 }
 
@@ -155,15 +131,7 @@ fn divergence_stops_training_with_a_clear_error() {
         seed: 1,
         ..Default::default()
     };
-    let err = train(
-        &mut net,
-        &mut sgd,
-        &data,
-        Monitor::default(),
-        &config,
-        &mut (),
-    )
-    .unwrap_err();
+    let err = train(&mut net, &mut sgd, &data, &config).unwrap_err();
     assert!(matches!(err, Error::Diverged { epoch: 1, .. }), "{err:?}");
     assert!(
         err.to_string().contains("try a smaller learning rate"),
@@ -177,15 +145,7 @@ fn a_network_that_does_not_fit_the_data_is_refused() {
     let arch = Architecture::sigmoid(vec![100, 10]);
     let mut net = Network::<f32>::new(&arch, Init::Normal, 1).unwrap();
     let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
-    let err = train(
-        &mut net,
-        &mut sgd,
-        &m.test,
-        Monitor::default(),
-        &TrainConfig::default(),
-        &mut (),
-    )
-    .unwrap_err();
+    let err = train(&mut net, &mut sgd, &m.test, &TrainConfig::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "shape mismatch: the network takes 100 inputs but the data has 784 per sample"
@@ -226,15 +186,7 @@ fn impossible_hyper_parameters_are_refused_before_training() {
             "batch size must be at least 1",
         ),
     ] {
-        let err = train(
-            &mut net,
-            &mut sgd,
-            &data,
-            Monitor::default(),
-            &config,
-            &mut (),
-        )
-        .unwrap_err();
+        let err = train(&mut net, &mut sgd, &data, &config).unwrap_err();
         assert!(err.to_string().contains(msg), "{err}");
     }
     assert_eq!(net, before);

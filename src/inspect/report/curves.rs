@@ -134,7 +134,7 @@ const SERIES: [(&str, &str, Option<&str>); 3] = [
 
 /// Two panels side by side: mean cost per epoch, and accuracy (%) per epoch, one line per data
 /// set that the log has figures for; below them, if the log has the layers' health, each
-/// layer's ‖∂C/∂b‖ per epoch (see [`super::speeds`]).
+/// layer's ‖∂C/∂b‖ per epoch (the `speeds` panel).
 pub fn curves_svg(log: &[LogEntry], title: &str) -> String {
     let (pw, ph) = (400.0, 280.0);
     let speeds = log.iter().any(|e| !e.speeds.is_empty());

@@ -7,7 +7,7 @@ use super::curves::LogEntry;
 use super::svg::{Anchor, Svg};
 
 /// Height the panel adds below the cost and accuracy curves.
-pub const HEIGHT: f64 = 330.0;
+pub(crate) const HEIGHT: f64 = 330.0;
 
 /// One colour per layer, first to last.
 const COLOURS: [&str; 8] = [
@@ -15,7 +15,7 @@ const COLOURS: [&str; 8] = [
 ];
 
 /// Draws the panel in the rectangle `(x0, y0, w, h)`.
-pub fn panel(svg: &mut Svg, log: &[LogEntry], (x0, y0, w, h): (f64, f64, f64, f64)) {
+pub(crate) fn panel(svg: &mut Svg, log: &[LogEntry], (x0, y0, w, h): (f64, f64, f64, f64)) {
     let values: Vec<f64> = log
         .iter()
         .flat_map(|e| e.speeds.iter().copied())

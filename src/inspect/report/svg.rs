@@ -8,7 +8,7 @@ const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
 
 /// An SVG picture being drawn, in pixels, origin at the top left.
 #[derive(Clone, Debug)]
-pub struct Svg {
+pub(crate) struct Svg {
     width: f64,
     height: f64,
     body: String,
@@ -16,7 +16,7 @@ pub struct Svg {
 
 /// How a text is anchored at its x.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Anchor {
+pub(crate) enum Anchor {
     /// x is where the text begins.
     Start,
     /// x is the text's middle.
@@ -35,11 +35,6 @@ impl Svg {
         };
         svg.rect(0.0, 0.0, width, height, "#ffffff");
         svg
-    }
-
-    /// Width in pixels.
-    pub fn width(&self) -> f64 {
-        self.width
     }
 
     /// A filled rectangle.
@@ -163,7 +158,7 @@ fn escape(s: &str) -> String {
 }
 
 /// Standard base64 (RFC 4648, with padding).
-pub fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -221,7 +216,7 @@ pub fn png(width: usize, height: usize, channels: usize, data: &[u8], scale: usi
 }
 
 /// A colour between stops (t from 0 to 1), as "#rrggbb".
-pub fn ramp(stops: &[[u8; 3]], t: f64) -> [u8; 3] {
+pub(crate) fn ramp(stops: &[[u8; 3]], t: f64) -> [u8; 3] {
     let t = t.clamp(0.0, 1.0) * (stops.len() - 1) as f64;
     let i = (t.floor() as usize).min(stops.len() - 2);
     let f = t - i as f64;
@@ -233,12 +228,12 @@ pub fn ramp(stops: &[[u8; 3]], t: f64) -> [u8; 3] {
 }
 
 /// "#rrggbb" of a colour.
-pub fn hex([r, g, b]: [u8; 3]) -> String {
+pub(crate) fn hex([r, g, b]: [u8; 3]) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
 /// Blue for negative, white for zero, red for positive: t from −1 to 1.
-pub fn diverging(t: f64) -> [u8; 3] {
+pub(crate) fn diverging(t: f64) -> [u8; 3] {
     ramp(
         &[
             [33, 102, 172],
@@ -252,7 +247,7 @@ pub fn diverging(t: f64) -> [u8; 3] {
 }
 
 /// Round, readable axis ticks covering lo..hi: about `n` of them at 1, 2 or 5 × 10^k.
-pub fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+pub(crate) fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return vec![lo];
     }
