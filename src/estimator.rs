@@ -17,9 +17,10 @@
 use crate::data::Scaler;
 use crate::model_io::{ModelInfo, Task};
 use crate::{
-    argmax, evaluate, train, Activation, Architecture, Cost, Dataset, Error, Evaluation, Init,
-    Network, OptimizerConfig, Regression, Result, TrainConfig,
+    argmax, evaluate, Activation, Architecture, Cost, Dataset, EpochReport, Error, Evaluation,
+    History, Init, Network, OptimizerConfig, Progress, Regression, Result, TrainConfig, Training,
 };
+use std::borrow::Cow;
 use std::path::Path;
 
 /// Hyper-parameters of a multilayer perceptron, ready to [`fit`](Mlp::fit).
@@ -39,6 +40,10 @@ pub struct Mlp {
     pub train: TrainConfig,
     /// Standardise the inputs (and regression targets) from the training data. Default on.
     pub standardize: bool,
+    /// The share of the training rows held out (stratified for classes, seeded by
+    /// `train.seed`) as the validation set when `train` asks for one: early stopping, the
+    /// plateau schedule. Default 0.1, as scikit-learn's `validation_fraction`.
+    pub validation_fraction: f64,
 }
 
 impl Mlp {
@@ -75,6 +80,7 @@ impl Mlp {
                 ..TrainConfig::default()
             },
             standardize: true,
+            validation_fraction: 0.1,
         }
     }
 
@@ -117,6 +123,20 @@ impl Mlp {
     /// The optimiser (any [`UpdateRule`](crate::UpdateRule), η, λ).
     pub fn optimizer(mut self, optimizer: OptimizerConfig) -> Self {
         self.optimizer = optimizer;
+        self
+    }
+
+    /// Stop when the validation score (accuracy, or R²) has not risen for `patience` epochs,
+    /// and keep the best epoch's network; the validation set is the `validation_fraction`
+    /// of the training rows, held out.
+    pub fn early_stopping(mut self, patience: usize) -> Self {
+        self.train.early_stopping = Some(patience);
+        self
+    }
+
+    /// The share of the training rows held out for validation when early stopping asks for it.
+    pub fn validation_fraction(mut self, fraction: f64) -> Self {
+        self.validation_fraction = fraction;
         self
     }
 
@@ -182,6 +202,24 @@ impl Mlp {
     /// # Errors
     /// As [`Mlp::fit`], and [`Error::Config`] if the dataset's kind is not the estimator's.
     pub fn fit_dataset(&self, data: &Dataset) -> Result<Model> {
+        Ok(self.fit_dataset_with(data, None, &mut ())?.0)
+    }
+
+    /// [`Mlp::fit_dataset`], telling `progress` about every epoch, with `test` (raw rows, as
+    /// `data`) standardised like the training data and evaluated after each.
+    ///
+    /// The reports' regression metrics on `test` are in the target's own units for one target
+    /// (RMSE and MAE times its standard deviation; R² is the same in either); the training cost
+    /// is the network's, in standardised units.
+    ///
+    /// # Errors
+    /// As [`Mlp::fit_dataset`], and [`Error::Shape`] if `test` does not fit `data`.
+    pub fn fit_dataset_with(
+        &self,
+        data: &Dataset,
+        test: Option<&Dataset>,
+        progress: &mut dyn Progress,
+    ) -> Result<(Model, History)> {
         if data.is_regression() != (self.task == Task::Regress) {
             return Err(Error::Config(format!(
                 "a {} needs {} targets",
@@ -200,59 +238,132 @@ impl Mlp {
         if data.is_empty() {
             return Err(Error::Dataset("no training samples".into()));
         }
+        let (data, validation) = if self.train.needs_validation() {
+            let f = self.validation_fraction;
+            let (t, v) = data
+                .split_stratified(f, self.train.seed)
+                .map_err(|e| Error::Config(format!("validation fraction {f}: {e}")))?;
+            (Cow::Owned(t), Some(v))
+        } else {
+            (Cow::Borrowed(data), None)
+        };
+        let data = data.as_ref();
         let mut info = ModelInfo {
             task: Some(self.task),
             ..ModelInfo::default()
         };
-        let mut x = data.features_f32();
         if self.standardize {
-            let s = Scaler::fit(&x, data.n_inputs())?;
-            s.transform(&mut x);
-            info.input_scaler = Some(s);
+            info.input_scaler = Some(Scaler::fit(&data.features_f32(), data.n_inputs())?);
+            if let Some(y) = data.values() {
+                info.target_scaler = Some(Scaler::fit(y, data.n_outputs())?);
+            }
         }
-        let (arch, scaled) = match self.task {
-            Task::Classify => {
-                let mut sizes = vec![data.n_inputs()];
-                sizes.extend(&self.hidden);
-                sizes.push(data.n_classes());
-                let arch = Architecture::uniform(
-                    sizes,
-                    self.activation,
-                    Activation::Softmax,
-                    Cost::LogLikelihood,
-                );
-                (
-                    arch,
-                    Dataset::from_rows(&x, data.n_inputs(), data.labels())?,
-                )
-            }
-            Task::Regress => {
-                let k = data.n_outputs();
-                let mut y = data.values().unwrap_or_default().to_vec();
-                if self.standardize {
-                    let s = Scaler::fit(&y, k)?;
-                    s.transform(&mut y);
-                    info.target_scaler = Some(s);
-                }
-                let mut sizes = vec![data.n_inputs()];
-                sizes.extend(&self.hidden);
-                sizes.push(k);
-                let arch = Architecture::uniform(
-                    sizes,
-                    self.activation,
-                    Activation::Identity,
-                    Cost::Quadratic,
-                );
-                (
-                    arch,
-                    Dataset::from_rows_regression(&x, data.n_inputs(), &y, k)?,
-                )
-            }
+        let scaled = standardized(&info, data)?;
+        let scaled_test = test.map(|t| standardized(&info, t)).transpose()?;
+        let scaled_validation = validation.map(|v| standardized(&info, &v)).transpose()?;
+        let mut sizes = vec![data.n_inputs()];
+        sizes.extend(&self.hidden);
+        sizes.push(data.n_outputs());
+        let arch = match self.task {
+            Task::Classify => Architecture::uniform(
+                sizes,
+                self.activation,
+                Activation::Softmax,
+                Cost::LogLikelihood,
+            ),
+            Task::Regress => Architecture::uniform(
+                sizes,
+                self.activation,
+                Activation::Identity,
+                Cost::Quadratic,
+            ),
         };
         let mut net = Network::<f32>::new(&arch, self.init, self.train.seed)?;
         let mut optimizer = self.optimizer.build(&net, scaled.len())?;
-        train(&mut net, &mut optimizer, &scaled, &self.train)?;
-        Ok(Model { net, info })
+        let target_std = match &info.target_scaler {
+            Some(s) if s.width() == 1 => Some(s.std[0] as f64),
+            _ => None,
+        };
+        let mut progress = InTargetUnits {
+            inner: progress,
+            target_std,
+        };
+        let history = Training::new(&self.train)
+            .validation(scaled_validation.as_ref())
+            .test(scaled_test.as_ref())
+            .progress(&mut progress)
+            .run(&mut net, &mut optimizer, &scaled)?;
+        Ok((Model { net, info }, history))
+    }
+}
+
+/// `data` as the network sees it: inputs (and real targets) standardised by `info`'s scalers.
+fn standardized(info: &ModelInfo, data: &Dataset) -> Result<Dataset> {
+    let mut x = data.features_f32();
+    if let Some(s) = &info.input_scaler {
+        if s.width() != data.n_inputs() {
+            return Err(Error::Shape(format!(
+                "the model takes {} features, the data have {}",
+                s.width(),
+                data.n_inputs()
+            )));
+        }
+        s.transform(&mut x);
+    }
+    match data.values() {
+        // The data's own class count, not its largest label's.
+        None => Dataset::from_floats(x, data.labels().to_vec(), data.n_inputs(), data.n_classes()),
+        Some(y) => {
+            let mut y = y.to_vec();
+            if let Some(s) = &info.target_scaler {
+                s.transform(&mut y);
+            }
+            Dataset::from_rows_regression(&x, data.n_inputs(), &y, data.n_outputs())
+        }
+    }
+}
+
+/// Passes reports on with the regression metrics of one standardised target brought back to
+/// its units: RMSE and MAE times s (R², a ratio, is unchanged).
+struct InTargetUnits<'a> {
+    inner: &'a mut dyn Progress,
+    target_std: Option<f64>,
+}
+
+impl Progress for InTargetUnits<'_> {
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        self.inner.epoch_start(epoch, epochs, batches);
+    }
+    fn batch_end(&mut self, batch: usize) {
+        self.inner.batch_end(batch);
+    }
+    fn batch_cost(&mut self, cost: f64) {
+        self.inner.batch_cost(cost);
+    }
+    fn evaluating(&mut self) {
+        self.inner.evaluating();
+    }
+    fn epoch_end(&mut self, report: &EpochReport) {
+        let Some(s) = self.target_std else {
+            return self.inner.epoch_end(report);
+        };
+        let mut report = report.clone();
+        for e in [&mut report.validation, &mut report.test]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(r) = &mut e.regression {
+                r.rmse *= s;
+                r.mae *= s;
+            }
+        }
+        self.inner.epoch_end(&report);
+    }
+    fn should_stop(&mut self) -> bool {
+        self.inner.should_stop()
+    }
+    fn wants_health(&self) -> bool {
+        self.inner.wants_health()
     }
 }
 
@@ -400,30 +511,7 @@ impl Model {
     /// # Errors
     /// [`Error::Shape`] if the data do not fit the model.
     pub fn evaluate(&self, data: &Dataset) -> Result<Evaluation> {
-        let mut x = data.features_f32();
-        if let Some(s) = &self.info.input_scaler {
-            if s.width() != data.n_inputs() {
-                return Err(Error::Shape(format!(
-                    "the model takes {} features, the data have {}",
-                    s.width(),
-                    data.n_inputs()
-                )));
-            }
-            s.transform(&mut x);
-        }
-        let scaled = match data.values() {
-            // The data's own class count, not its largest label's.
-            None => {
-                Dataset::from_floats(x, data.labels().to_vec(), data.n_inputs(), data.n_classes())?
-            }
-            Some(y) => {
-                let mut y = y.to_vec();
-                if let Some(s) = &self.info.target_scaler {
-                    s.transform(&mut y);
-                }
-                Dataset::from_rows_regression(&x, data.n_inputs(), &y, data.n_outputs())?
-            }
-        };
+        let scaled = standardized(&self.info, data)?;
         let mut e = evaluate(&self.net, &scaled)?;
         if let Some(y) = data.values() {
             let a = self.outputs_batch(&data.features_f32())?;

@@ -46,7 +46,8 @@ pub struct ModelInfo {
     /// The names of the input features, in input order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feature_names: Option<Vec<String>>,
-    /// The names of the targets, for regression.
+    /// The training table's target columns: for regression one name per output, for
+    /// classification the one column that holds the labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_names: Option<Vec<String>>,
     /// Standardisation of the inputs, applied before the first layer.
@@ -92,7 +93,12 @@ impl ModelInfo {
             count("feature names", names.len(), net.n_inputs())?;
         }
         if let Some(names) = &self.target_names {
-            count("target names", names.len(), net.n_outputs())?;
+            // A classifier's outputs are its classes, all from one label column.
+            let want = match self.task {
+                Some(Task::Classify) => 1,
+                _ => net.n_outputs(),
+            };
+            count("target names", names.len(), want)?;
         }
         if let Some(s) = &self.input_scaler {
             s.validate()?;

@@ -15,11 +15,13 @@ mod train;
 mod explain;
 mod plot;
 mod predict;
+mod predict_table;
 // Issue 6, the draw-a-digit page.
 mod serve;
 // Issue 16, tables and other tools' model files.
 mod export;
 mod table;
+mod table_progress;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -1,4 +1,5 @@
-//! `backprop predict`: the network's answer for your own handwritten digit.
+//! `backprop predict`: the network's answer for your own handwritten digit, or (with --data) for
+//! each row of a table (`predict_table.rs`).
 
 use anyhow::{bail, Context};
 use backprop::inspect::preprocess::{self, load_digit, SIDE};
@@ -11,14 +12,21 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// The model file written by `backprop train` (it must take 784 = 28×28 inputs)
+    /// The model file written by `backprop train`: a digit model (784 = 28×28 inputs) for
+    /// images, a table model for --data
     #[arg(long, value_name = "PATH")]
     pub model: PathBuf,
 
     /// PNG or JPEG images of one digit each: any size, colour or grey, dark ink on light paper
     /// or light on dark (detected from the border)
-    #[arg(value_name = "IMAGE", required = true)]
+    #[arg(value_name = "IMAGE", required_unless_present = "data")]
     pub images: Vec<PathBuf>,
+
+    /// A CSV file of rows to answer, for a model trained on a table: a header naming the
+    /// model's feature columns (in any order); the target column, if there, is shown beside
+    /// each answer; other columns are ignored. One line (or JSON object) per row
+    #[arg(long, value_name = "FILE.csv", conflicts_with_all = ["images", "show"])]
+    pub data: Option<PathBuf>,
 
     /// How many of the most likely digits to list
     #[arg(long, default_value_t = 3, value_name = "N")]
@@ -35,7 +43,25 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
-    let net = model_io::load(&args.model)?;
+    let (net, info) = model_io::load_with_info(&args.model)?;
+    if let Some(data) = &args.data {
+        return super::predict_table::run(
+            &args.model,
+            backprop::Model { net, info },
+            data,
+            args.json,
+        );
+    }
+    if super::predict_table::is_table_model(&info) {
+        bail!(
+            "{}: the model was trained on a table{}: give it rows with --data FILE.csv, not images",
+            args.model.display(),
+            info.feature_names
+                .as_ref()
+                .map(|f| format!(" (features {})", f.join(", ")))
+                .unwrap_or_default()
+        );
+    }
     if net.n_inputs() != SIDE * SIDE {
         bail!(
             "{}: the model takes {} inputs, but predict feeds it 28×28 = 784 pixels",

@@ -11,8 +11,8 @@ use backprop::inspect::preprocess::SIDE;
 use backprop::serve::guard::Guard;
 use backprop::serve::http::Request;
 use backprop::serve::server::{self, Event, Limits};
-use backprop::serve::{App, LiveRun};
-use backprop::{check_fits, model_io};
+use backprop::serve::{App, LiveRun, Response, TableApp};
+use backprop::{check_fits, model_io, Model};
 use clap::{Args, FromArgMatches};
 use std::io::Write;
 use std::net::TcpListener;
@@ -22,8 +22,9 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The model file written by `backprop train` (it must take 784 = 28×28 inputs); with
-    /// --train, the model to continue training from
+    /// The model file written by `backprop train`: a digit model (784 = 28×28 inputs) for the
+    /// drawing page, or a model trained on a table (`train --data FILE.csv`) for a form with one
+    /// number per feature; with --train, the digit model to continue training from
     #[arg(long, value_name = "PATH", required_unless_present = "train")]
     pub model: Option<PathBuf>,
 
@@ -61,8 +62,12 @@ fn timeout(s: &str) -> Result<f64, String> {
     }
 }
 
-/// The page's state: a model to look into, or a run to train live.
-fn app(args: &ServeArgs) -> anyhow::Result<(App, String)> {
+/// What answers the requests: the page for a model trained on a table, or the digit page's app.
+type Handler = Box<dyn Fn(&str, &str, &[u8]) -> Response + Send + Sync>;
+
+/// The page's state: a table model's form, a digit model to look into, or a run to train live.
+/// Returns it with what is served and what to do there.
+fn app(args: &ServeArgs) -> anyhow::Result<(Handler, String, &'static str)> {
     if !args.train {
         // --data may name where the test set comes from; every other flag of train needs --train.
         let mut plain = default_train_args();
@@ -74,7 +79,18 @@ fn app(args: &ServeArgs) -> anyhow::Result<(App, String)> {
             .model
             .as_ref()
             .expect("clap requires --model without --train");
-        let net = model_io::load(path)?;
+        let (net, info) = model_io::load_with_info(path)?;
+        if super::predict_table::is_table_model(&info) {
+            if let Some(data) = &args.run.data {
+                bail!(
+                    "--data {}: a table model's page needs no data (the form asks for one row)",
+                    data.display()
+                );
+            }
+            let page = TableApp::new(Model { net, info });
+            let handler: Handler = Box::new(move |m, p, b| page.handle(m, p, b));
+            return Ok((handler, path.display().to_string(), "fill in a row there"));
+        }
         if net.n_inputs() != SIDE * SIDE {
             bail!(
                 "{}: the model takes {} inputs, but the page feeds it 28×28 = 784 pixels",
@@ -83,7 +99,8 @@ fn app(args: &ServeArgs) -> anyhow::Result<(App, String)> {
             );
         }
         let (test, _) = data::load_test(args.run.data.as_deref())?;
-        return Ok((App::new(net, Some(test)), path.display().to_string()));
+        let app = digits(App::new(net, Some(test)));
+        return Ok((app, path.display().to_string(), DRAW));
     }
     if args.run.resume.is_some() || args.run.json {
         bail!("--resume and --json are for `backprop train`; serve --train saves with the page's Save");
@@ -132,9 +149,16 @@ fn app(args: &ServeArgs) -> anyhow::Result<(App, String)> {
         log: Some(log),
     };
     Ok((
-        App::live(run),
+        digits(App::live(run)),
         format!("live training (Save writes {})", args.run.out.display()),
+        DRAW,
     ))
+}
+
+const DRAW: &str = "draw a digit there";
+
+fn digits(app: App) -> Handler {
+    Box::new(move |m, p, b| app.handle(m, p, b))
 }
 
 /// `TrainArgs` as parsed from no flags at all.
@@ -144,7 +168,7 @@ fn default_train_args() -> TrainArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (app, what) = app(&args)?;
+    let (app, what, hint) = app(&args)?;
     let listener = TcpListener::bind((args.host.as_str(), args.port))
         .map_err(|e| anyhow!("cannot listen on {}:{}: {e}", args.host, args.port))?;
     let addr = listener.local_addr()?;
@@ -155,7 +179,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "serving {what} at http://{host}:{}/", addr.port())?;
-    writeln!(out, "draw a digit there; Ctrl-C stops the server")?;
+    writeln!(out, "{hint}; Ctrl-C stops the server")?;
     out.flush()?;
     drop(out);
 
@@ -163,7 +187,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         timeout: Duration::from_secs_f64(args.timeout),
         ..Limits::default()
     };
-    let app = move |r: &Request| app.handle(&r.method, &r.target, &r.body);
+    let app = move |r: &Request| app(&r.method, &r.target, &r.body);
     server::serve(
         listener,
         Guard::new(&args.host, addr),

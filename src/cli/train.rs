@@ -83,7 +83,9 @@ pub struct TrainArgs {
     pub schedule: Option<Schedule>,
 
     /// Stop when the validation accuracy has not improved for N epochs and keep the best
-    /// epoch's network; needs --validation [default: off]
+    /// epoch's network; needs --validation. With a CSV --data: the validation R² or accuracy on
+    /// a held-out tenth of the training rows; 0 turns it off [default: off; for a CSV
+    /// regression on 100 rows or more, 10]
     #[arg(long, value_name = "N", help_heading = "Training")]
     pub early_stop: Option<usize>,
 
@@ -197,13 +199,15 @@ pub struct TrainArgs {
     pub resume: Option<PathBuf>,
 
     /// Where to write the per-epoch log (JSON lines: epoch, learning_rate, train/validation/test
-    /// cost and accuracy, seconds), once the model is saved; until then the epochs go to
+    /// cost and accuracy, or RMSE, MAE and R² for a regression, seconds), once the model is
+    /// saved; until then the epochs go to
     /// LOG.partial.jsonl, so a failed run leaves the previous log alone
     /// [default: beside the model, MODEL.log.jsonl]
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub log: Option<PathBuf>,
 
-    /// Print one JSON object per epoch on stdout instead of a table
+    /// Print one JSON object per epoch on stdout instead of a table (with a CSV --data, then
+    /// the test evaluation's, as `eval --json` prints it)
     #[arg(long, help_heading = "Output")]
     pub json: bool,
 
@@ -275,7 +279,7 @@ impl TrainArgs {
 /// The log of a run that has not saved its model yet: `model.log.jsonl` →
 /// `model.log.partial.jsonl`. Once the model is saved, the log is written whole and this file
 /// removed; a failed or interrupted run leaves it, and the previous log, as they are.
-fn partial_log_path(log: &Path) -> PathBuf {
+pub(super) fn partial_log_path(log: &Path) -> PathBuf {
     let stem = log.file_stem().unwrap_or_default().to_string_lossy();
     match log.extension() {
         Some(ext) => log.with_file_name(format!("{stem}.partial.{}", ext.to_string_lossy())),
@@ -459,7 +463,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             seed: args.seed,
             learning_rate: args.optim.learning_rate,
             l2: args.optim.l2,
+            early_stop: args.early_stop,
             out: &args.out,
+            log: args.log.as_deref(),
             json: args.json,
         });
     }

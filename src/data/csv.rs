@@ -8,6 +8,10 @@
 //! one vector may briefly make it × 8), never its text. Every error names the file, the line
 //! and the column.
 
+mod rows;
+
+pub use rows::{Row, Rows};
+
 use crate::model_io::Task;
 use crate::{Dataset, Error, Result};
 use std::collections::BTreeMap;
@@ -93,6 +97,7 @@ pub fn read_csv_from(
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim().to_string())
         .collect();
+    let line_of = rows::LineOf::after_header(&csv);
     let Some(t) = header.iter().position(|h| h == target) else {
         return Err(Error::Dataset(format!(
             "{p}:1: no column named {target:?} (the header has {})",
@@ -121,7 +126,7 @@ pub fn read_csv_from(
     let mut column = Column::Numbers(Vec::new());
     let mut n = 0usize;
     while csv.read_byte_record(&mut record).map_err(io)? {
-        let line = record.position().map_or(0, |pos| pos.line());
+        let line = line_of.of(&record, &csv);
         if record.len() == 1 && record.get(0).is_some_and(|c| c.is_empty()) {
             continue; // a blank line
         }

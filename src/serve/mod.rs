@@ -19,6 +19,8 @@
 //! POST /api/train                     {"action": "run"|"pause"|"step"|"save", "batches", "learning_rate"}
 //! ```
 //!
+//! A model trained on a table gets its own page and routes instead: [`TableApp`].
+//!
 //! [`handle`] answers the routes that only read a network; an [`App`] answers them all, holding
 //! the server's state behind locks so that any number of threads may call [`App::handle`].
 //!
@@ -34,8 +36,10 @@ pub mod server;
 
 mod backward;
 pub mod live;
+mod table;
 
 pub use live::{Live, LiveRun};
+pub use table::{TableApp, TABLE_HTML};
 
 use crate::inspect::preprocess::{self, GreyImage, SIDE};
 use crate::{argmax, Activation, Dataset, Network};

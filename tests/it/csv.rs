@@ -83,6 +83,17 @@ fn bad_files_get_one_line_naming_file_line_and_column() {
             "y",
             "t.csv:1: the target \"y\" is the only column",
         ),
+        // The line counts blank lines, and \r\n line ends (the csv crate's own count does not).
+        (
+            "x,y\n1,2\n\n\nabc,3\n",
+            "y",
+            "t.csv:5: column 1 (x): \"abc\" is not a number",
+        ),
+        (
+            "x,y\r\n1,2\r\n3,4\r\nabc,3\r\n",
+            "y",
+            "t.csv:4: column 1 (x): \"abc\" is not a number",
+        ),
     ];
     for (text, target, expected) in cases {
         let err = read(text, target, None).unwrap_err().to_string();
@@ -288,7 +299,10 @@ fn the_toy_sets_train_with_no_file() {
         ])
         .assert()
         .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    // One object per epoch, then the test evaluation.
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert_eq!(text.lines().count(), 201, "{text}");
+    let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     // Three arms: chance is 1/3; the noise (σ = 0.1) blurs the arms near the centre.
     assert!(v["accuracy"].as_f64().unwrap() > 0.8, "{v}");
     assert!(dir.path().join("model.safetensors").exists());

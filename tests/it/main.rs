@@ -34,6 +34,8 @@ mod serve_api;
 mod serve_backprop;
 mod serve_browser;
 mod serve_http;
+mod serve_table;
 mod sparse;
 mod tables;
+mod tables_cli;
 mod training;

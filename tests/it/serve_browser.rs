@@ -764,3 +764,104 @@ fn live_training_in_the_page_runs_pauses_and_shows_it_learning() {
         "a step on the phone",
     );
 }
+
+/// A classifier of two named features, "low" or "high" by x₁ + x₂/10 > 12, saved in `dir`.
+fn table_model(dir: &Path) -> PathBuf {
+    let mut rng = backprop::Rng::new(3);
+    let rows: Vec<[f32; 2]> = (0..300)
+        .map(|_| {
+            [
+                (rng.normal() * 3.0 + 10.0) as f32,
+                (rng.normal() * 20.0 + 20.0) as f32,
+            ]
+        })
+        .collect();
+    let y: Vec<u32> = rows
+        .iter()
+        .map(|r| u32::from(r[0] + r[1] / 10.0 > 12.0))
+        .collect();
+    let mut m = backprop::Mlp::classifier(&[8])
+        .epochs(30)
+        .fit(&rows, &y)
+        .unwrap();
+    m.info.feature_names = Some(vec!["width".into(), "depth".into()]);
+    m.info.class_names = Some(vec!["low".into(), "high".into()]);
+    let path = dir.join("table.safetensors");
+    m.save(&path).unwrap();
+    path
+}
+
+#[test]
+fn a_table_models_form_starts_at_the_means_and_shows_the_apis_answer() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let shots =
+        std::env::var_os("BACKPROP_SCREENSHOTS").map_or(dir.path().to_path_buf(), PathBuf::from);
+    let server = Served::start(&table_model(dir.path()));
+    let d = Driver::start();
+    d.call("POST", "/url", Some(json!({"url": server.url})));
+    d.wait_for(
+        "return document.body.dataset.ready === '1' && document.body.dataset.answered === '1';",
+        "the form and its first answer",
+    );
+    // One box per feature, named, holding the training mean.
+    let model = http::json(server.port, "GET", "/api/model", None);
+    let labels = d.script(
+        "return [...document.querySelectorAll('#form label')].map((l) => l.textContent);",
+        json!([]),
+    );
+    assert_eq!(labels, json!(["width", "depth"]));
+    let values = floats(&d.script("return inputs.map((i) => Number(i.value));", json!([])));
+    for (j, v) in values.iter().enumerate() {
+        let mean = model["features"][j]["mean"].as_f64().unwrap();
+        assert!(
+            (v - mean).abs() <= 1e-5 * mean.abs(),
+            "box {j}: {v} vs mean {mean}"
+        );
+    }
+    // The answer shown is the API's for those values; then for a row typed in.
+    let check = |features: &[f64], answered: &str| {
+        d.wait_for(
+            &format!("return document.body.dataset.answered === '{answered}';"),
+            "the answer",
+        );
+        let api = http::json(
+            server.port,
+            "POST",
+            "/api/predict",
+            Some(&json!({ "features": features })),
+        );
+        let shown = d.script("return $('answer').textContent;", json!([]));
+        assert_eq!(shown, api["class"], "features {features:?}");
+        let bars = d.script(
+            "return [...document.querySelectorAll('#bars .pct')].map((e) => e.textContent);",
+            json!([]),
+        );
+        let expected: Vec<String> = ["low", "high"]
+            .iter()
+            .map(|c| format!("{:.2}%", 100.0 * api["probabilities"][c].as_f64().unwrap()))
+            .collect();
+        assert_eq!(bars, json!(expected));
+        api["class"].as_str().unwrap().to_owned()
+    };
+    check(&values, "1");
+    d.script(
+        "inputs[0].value = '14.5'; inputs[0].dispatchEvent(new Event('input'));
+         inputs[1].value = '30'; inputs[1].dispatchEvent(new Event('input'));",
+        json!([]),
+    );
+    // Two edits, two requests: the first one's answer, overtaken, is not shown.
+    assert_eq!(check(&[14.5, 30.0], "2"), "high");
+    d.screenshot(&shots.join("serve-table.png"));
+    // An empty box: no request, a word instead.
+    d.script(
+        "inputs[1].value = ''; inputs[1].dispatchEvent(new Event('input'));",
+        json!([]),
+    );
+    d.wait_for(
+        "return $('status').textContent === 'every feature needs a number';",
+        "the empty box to be named",
+    );
+}

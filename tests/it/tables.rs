@@ -218,3 +218,73 @@ fn l2_without_training_samples_is_refused() {
     );
     assert!(config.build(&net, 10).is_ok());
 }
+
+#[test]
+fn fitting_with_progress_reports_each_epoch_in_the_targets_units_and_can_stop_early() {
+    // y = 100 + 30·x₁ − 20·x₂ + noise: a test set, and a validation tenth held out for stopping.
+    let mut rng = Rng::new(8);
+    let mut table = |n: usize| {
+        let rows: Vec<f32> = (0..2 * n).map(|_| rng.normal() as f32 * 5.0).collect();
+        let y: Vec<f32> = rows
+            .chunks(2)
+            .map(|r| 100.0 + 30.0 * r[0] - 20.0 * r[1] + 5.0 * rng.normal() as f32)
+            .collect();
+        Dataset::from_rows_regression(&rows, 2, &y, 1).unwrap()
+    };
+    let (train, test) = (table(300), table(100));
+    #[derive(Default)]
+    struct Seen(Vec<backprop::EpochReport>);
+    impl backprop::Progress for Seen {
+        fn epoch_end(&mut self, r: &backprop::EpochReport) {
+            self.0.push(r.clone());
+        }
+    }
+    let mut seen = Seen::default();
+    let (model, history) = Mlp::regressor(&[8])
+        .epochs(500)
+        .learning_rate(0.05)
+        .early_stopping(5)
+        .fit_dataset_with(&train, Some(&test), &mut seen)
+        .unwrap();
+    assert_eq!(history.stop, backprop::Stop::NoImprovement);
+    assert!(seen.0.len() < 500 && seen.0.len() == history.epochs.len());
+    let best = history.best_epoch.unwrap();
+    assert_eq!(
+        seen.0.len(),
+        best + 5,
+        "five epochs without a better R² after the best"
+    );
+    // The kept network is the best epoch's: its test metrics, in the target's units, are what
+    // the report said then (RMSE times the target's σ; R² the same in any units).
+    let reported = seen.0[best - 1].test.as_ref().unwrap().regression.unwrap();
+    let now = model.evaluate(&test).unwrap().regression.unwrap();
+    assert!(
+        (reported.rmse - now.rmse).abs() <= 1e-4 * now.rmse,
+        "{reported:?} vs {now:?}"
+    );
+    assert!(
+        (reported.mae - now.mae).abs() <= 1e-4 * now.mae,
+        "{reported:?} vs {now:?}"
+    );
+    assert!(
+        (reported.r2 - now.r2).abs() < 1e-5,
+        "{reported:?} vs {now:?}"
+    );
+    assert!(
+        now.rmse > 3.0 && now.rmse < 15.0,
+        "in y's units (noise σ 5): {now:?}"
+    );
+    assert!(
+        seen.0[0].validation.is_some(),
+        "the held-out tenth is evaluated"
+    );
+    assert_eq!(seen.0[0].validation.as_ref().unwrap().n, 30);
+    // Too small a share to hold anything out is an error, not a silent run without stopping.
+    let err = Mlp::regressor(&[8])
+        .early_stopping(5)
+        .validation_fraction(0.0)
+        .fit_dataset(&train)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("validation fraction 0"), "{err}");
+}

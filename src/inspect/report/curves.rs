@@ -32,7 +32,8 @@ pub struct LogEntry {
 
 /// The JSON object of one epoch, as `backprop train` writes it to its log and to `--json`:
 /// epoch, learning_rate, train/validation/test cost and accuracy (null when not measured),
-/// seconds, and the layers' health when it was measured.
+/// seconds, and the layers' health when it was measured. For real targets the accuracies are
+/// null and validation/test have `_rmse`, `_mae` and `_r2` beside their cost.
 pub fn epoch_json(r: &crate::EpochReport) -> Value {
     let mut obj = serde_json::json!({
         "epoch": r.epoch,
@@ -45,13 +46,19 @@ pub fn epoch_json(r: &crate::EpochReport) -> Value {
         "test_accuracy": null,
         "seconds": r.seconds,
     });
-    if let Some(v) = &r.validation {
-        obj["validation_cost"] = v.cost.into();
-        obj["validation_accuracy"] = v.accuracy().into();
-    }
-    if let Some(t) = &r.test {
-        obj["test_cost"] = t.cost.into();
-        obj["test_accuracy"] = t.accuracy().into();
+    for (set, e) in [("validation", &r.validation), ("test", &r.test)] {
+        let Some(e) = e else { continue };
+        obj[format!("{set}_cost")] = e.cost.into();
+        match &e.regression {
+            None => obj[format!("{set}_accuracy")] = e.accuracy().into(),
+            // Real targets: no accuracy (the training data's neither), RMSE, MAE and R².
+            Some(m) => {
+                obj["train_accuracy"] = Value::Null;
+                obj[format!("{set}_rmse")] = m.rmse.into();
+                obj[format!("{set}_mae")] = m.mae.into();
+                obj[format!("{set}_r2")] = m.r2.into();
+            }
+        }
     }
     if let Some(h) = &r.health {
         obj["health"] = serde_json::to_value(h).unwrap_or(Value::Null);
