@@ -122,7 +122,7 @@ fn app(args: &ServeArgs) -> anyhow::Result<(Handler, String, &'static str)> {
         check_fits(&net, &train_set).with_context(|| format!("{}", path.display()))?;
         let lr = optimizer.learning_rate();
         optimizer = args.run.recipe()?.optimizer.build(&net, train_set.len())?;
-        optimizer.set_learning_rate(lr);
+        optimizer.set_learning_rate(lr)?;
         what = format!("{what}, continuing from {}", path.display());
     }
     if net.n_inputs() != SIDE * SIDE {

@@ -326,10 +326,11 @@ impl Trainer {
             };
             if let Some(m) = message {
                 self.interrupt.store(false, Ordering::SeqCst);
-                if let Some(eta) = m.learning_rate {
-                    self.set_learning_rate(eta);
-                }
-                let result = match m.action {
+                let rate = match m.learning_rate {
+                    Some(eta) => self.set_learning_rate(eta).map_err(|e| e.to_string()),
+                    None => Ok(()),
+                };
+                let result = rate.and_then(|()| match m.action {
                     Action::Run => {
                         running = true;
                         Ok(())
@@ -346,7 +347,7 @@ impl Trainer {
                     }
                     Action::Save => self.save(),
                     Action::Nothing => Ok(()),
-                };
+                });
                 running &= result.is_ok() && !self.is_done();
                 self.publish(running, None);
                 let _ = m.reply.send(result);
@@ -369,13 +370,14 @@ impl Trainer {
     }
 
     /// η from the next step on: the run's η₀, which the schedule scales.
-    fn set_learning_rate(&mut self, eta: f64) {
+    fn set_learning_rate(&mut self, eta: f64) -> crate::Result<()> {
+        self.run.optimizer.set_learning_rate(eta)?;
         self.run.state.eta0 = Some(eta);
-        self.run.optimizer.set_learning_rate(eta);
         self.rate_changes.push(json!({
             "batch": self.run.state.batches_done,
             "learning_rate": eta,
         }));
+        Ok(())
     }
 
     /// `n` mini-batches (fewer if training ends first), publishing every [`STEP_CHUNK`].

@@ -186,7 +186,7 @@ fn run_from<T: Real>(
     while !state.is_done(config) {
         let start = Instant::now();
         let (epoch, eta) = (state.epoch, state.eta(config, eta0));
-        optimizer.set_learning_rate(eta);
+        optimizer.set_scheduled_rate(eta);
         progress.epoch_start(epoch, config.epochs, n_batches);
         if state.batches_done == 0 {
             state.start_epoch();

@@ -192,17 +192,7 @@ impl OptimizerConfig {
     /// β's in [0, 1), ε positive and the weight decay in [0, 1).
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Config(msg));
-        let eta = self.learning_rate;
-        if !(eta.is_finite() && eta > 0.0) {
-            return bad(format!(
-                "the learning rate must be a positive number, got {eta}"
-            ));
-        }
-        if eta > MAX_LEARNING_RATE {
-            return bad(format!(
-                "the learning rate must be at most {MAX_LEARNING_RATE} (one step that long moves a weight by hundreds), got {eta}"
-            ));
-        }
+        check_learning_rate(self.learning_rate)?;
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
             return bad(format!(
                 "the L2 strength λ must be 0 or positive, got {}",
@@ -428,10 +418,37 @@ impl<T: Real> Optimizer<T> {
         self.config.learning_rate
     }
 
-    /// Changes η from the next step on (learning-rate schedules use this).
-    pub fn set_learning_rate(&mut self, eta: f64) {
+    /// Changes η from the next step on.
+    ///
+    /// # Errors
+    /// [`Error::Config`] unless η is finite, positive and at most [`MAX_LEARNING_RATE`] (as
+    /// [`OptimizerConfig::validate`] asks); η is then unchanged.
+    pub fn set_learning_rate(&mut self, eta: f64) -> Result<()> {
+        check_learning_rate(eta)?;
+        self.config.learning_rate = eta;
+        Ok(())
+    }
+
+    /// η from the next step on as the run's schedule gives it: η₀ (checked) scaled by a factor
+    /// in (0, 1], which may only underflow towards 0.
+    pub(crate) fn set_scheduled_rate(&mut self, eta: f64) {
         self.config.learning_rate = eta;
     }
+}
+
+/// η must be finite, positive and at most [`MAX_LEARNING_RATE`].
+fn check_learning_rate(eta: f64) -> Result<()> {
+    if !(eta.is_finite() && eta > 0.0) {
+        return Err(Error::Config(format!(
+            "the learning rate must be a positive number, got {eta}"
+        )));
+    }
+    if eta > MAX_LEARNING_RATE {
+        return Err(Error::Config(format!(
+            "the learning rate must be at most {MAX_LEARNING_RATE} (one step that long moves a weight by hundreds), got {eta}"
+        )));
+    }
+    Ok(())
 }
 
 /// w ← (1 − ηλ/n)·w − η·g: Nielsen's regularised rule, the notes' when λ = 0.
@@ -649,8 +666,13 @@ mod tests {
     fn set_learning_rate_changes_the_next_step() {
         let (mut net, grad) = setup();
         let mut sgd = OptimizerConfig::default().build(&net, 1).unwrap();
-        sgd.set_learning_rate(0.5);
+        sgd.set_learning_rate(0.5).unwrap();
         assert_eq!(sgd.learning_rate(), 0.5);
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1001.0] {
+            let msg = sgd.set_learning_rate(bad).unwrap_err().to_string();
+            assert!(msg.contains("the learning rate must be"), "{bad}: {msg}");
+            assert_eq!(sgd.learning_rate(), 0.5, "unchanged after {bad}");
+        }
         sgd.step(&mut net, &grad).unwrap();
         close(wb(&net), (0.4, -0.8));
     }
