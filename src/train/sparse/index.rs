@@ -73,40 +73,45 @@ impl Part {
     /// `None` if the entries (without headers) grow past `budget`, or past what 32 bits count.
     fn new(pixels: &[u8], n_inputs: usize, budget: usize) -> Option<Part> {
         let main = n_inputs / 8 * 8;
+        let chunks = main / 8;
+        let padding = n_inputs as u16;
         let mut starts = Vec::with_capacity(pixels.len() / n_inputs);
         let mut entries = Vec::new();
         let mut values = Vec::new();
-        let mut lanes: [Vec<u16>; 8] = Default::default();
+        // Lane l of the image at hand: lanes[l·room..][..counts[l]], with room for one more.
+        let room = chunks + 1;
+        let mut lanes = vec![0u16; 8 * room];
         for image in pixels.chunks_exact(n_inputs) {
             starts.push(u32::try_from(entries.len()).ok()?);
-            lanes.iter_mut().for_each(Vec::clear);
-            // Eight pixels at a time: one bit per non-zero byte, then one step per bit.
+            let mut counts = [0usize; 8];
+            // Every pixel's number is written at the end of its lane, and the lane grows
+            // past it only if the pixel is not zero: no branch to mispredict.
             for (c, chunk) in image[..main].chunks_exact(8).enumerate() {
-                let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-                const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-                let mut nonzero = ((word & LOW).wrapping_add(LOW) | word) & !LOW;
-                while nonzero != 0 {
-                    let l = nonzero.trailing_zeros() as usize / 8;
-                    lanes[l].push((8 * c + l) as u16);
-                    nonzero &= nonzero - 1;
+                for (l, &p) in chunk.iter().enumerate() {
+                    lanes[l * room + counts[l]] = (8 * c + l) as u16;
+                    counts[l] += usize::from(p != 0);
                 }
             }
-            let len = lanes.iter().map(Vec::len).max().unwrap_or(0);
-            let tail: Vec<u16> = (main..n_inputs)
-                .filter(|&k| image[k] != 0)
-                .map(|k| k as u16)
-                .collect();
-            entries.push(len as u16);
-            entries.push(tail.len() as u16);
-            values.extend([0, 0]); // beside the header
+            let len = counts.into_iter().max().unwrap_or(0);
+            let tail = image[main..].iter().filter(|&&p| p != 0).count();
+            // The header, the lanes padded with `n_inputs` (grey level 0), the tail.
             let start = entries.len();
-            for lane in &lanes {
-                entries.extend_from_slice(lane);
-                entries.extend(std::iter::repeat_n(n_inputs as u16, len - lane.len()));
+            entries.resize(start + 2 + 8 * len + tail, padding);
+            values.resize(start + 2 + 8 * len + tail, 0);
+            (entries[start], entries[start + 1]) = (len as u16, tail as u16);
+            let (e, v) = (&mut entries[start + 2..], &mut values[start + 2..]);
+            for (l, &count) in counts.iter().enumerate() {
+                let lane = &lanes[l * room..][..count];
+                let (e, v) = (&mut e[l * len..][..count], &mut v[l * len..][..count]);
+                for ((e, v), &k) in e.iter_mut().zip(v.iter_mut()).zip(lane) {
+                    (*e, *v) = (k, image[k as usize]);
+                }
             }
-            entries.extend_from_slice(&tail);
-            let value = |&k: &u16| image.get(k as usize).copied().unwrap_or(0);
-            values.extend(entries[start..].iter().map(value));
+            let (e, v) = (&mut e[8 * len..], &mut v[8 * len..]);
+            let nonzero = (main..n_inputs).filter(|&k| image[k] != 0);
+            for ((e, v), k) in e.iter_mut().zip(v.iter_mut()).zip(nonzero) {
+                (*e, *v) = (k as u16, image[k]);
+            }
             if entries.len() - 2 * starts.len() > budget {
                 return None;
             }
