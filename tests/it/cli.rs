@@ -118,6 +118,26 @@ fn train_inspect_eval_on_mnist() {
         .stdout(
             predicate::str::contains("confusion matrix").and(predicate::str::contains("accuracy")),
         );
+
+    // bench --model times the same answers: the evaluation's and, one sample at a time (every
+    // test image twice), the same accuracy.
+    let out = backprop()
+        .args(["bench", "--json", "--model"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(b["eval_images"], 10_000);
+    assert_eq!(b["accuracy"].as_f64().unwrap(), acc);
+    assert_eq!(b["predict_accuracy"].as_f64().unwrap(), acc);
+    for key in ["eval_best_seconds", "predict_median_us", "predict_p99_us"] {
+        assert!(b[key].as_f64().unwrap() > 0.0, "{key} in {b}");
+    }
 }
 
 #[test]
