@@ -56,15 +56,18 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Check backpropagation against central finite differences on a random network.
     Gradcheck(gradcheck::GradcheckArgs),
-    /// Time training epochs of any configuration on the bundled MNIST (no evaluation, no saving).
+    /// Time training epochs of any configuration on the bundled MNIST (no evaluation, no saving),
+    /// or with --model a model's answers (evaluation of the test set, one-sample predictions).
     Bench(bench::BenchArgs),
-    /// Which digit is in your own PNG or JPEG image, and how sure the network is.
+    /// A model's answers: which digit is in your own PNG or JPEG image and how sure the network
+    /// is, or (with --data) the class or value of each row of a CSV table.
     Predict(predict::PredictArgs),
     /// The notes' worked example step by step: forward pass, every chain-rule term, the update.
     Explain(explain::ExplainArgs),
     /// Draw training curves (cost and accuracy per epoch) from a training log, as SVG.
     Plot(plot::PlotArgs),
-    /// A local web page: draw a digit and watch every layer of your model respond.
+    /// A local web page: draw a digit and watch every layer of your model respond (for a table
+    /// model, a form of its features).
     Serve(Box<serve::ServeArgs>),
     /// Write a model for another tool: an ONNX graph (.onnx) or network2.py's JSON (.json).
     Export(export::ExportArgs),
