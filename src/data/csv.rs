@@ -82,22 +82,9 @@ pub fn read_csv_from(
     let at = |line: u64, col: usize, name: &str, what: String| {
         Error::Dataset(format!("{p}:{line}: column {} ({name}): {what}", col + 1))
     };
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(reader);
+    let (mut csv, header, line_of) = rows::open_with_header(reader, path)?;
     let mut record = csv::ByteRecord::new();
     let io = |e: csv::Error| Error::Dataset(format!("{p}: {e}"));
-    if !csv.read_byte_record(&mut record).map_err(io)? {
-        return Err(Error::Dataset(format!(
-            "{p}: empty file, expected a header row"
-        )));
-    }
-    let header: Vec<String> = record
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().to_string())
-        .collect();
-    let line_of = rows::LineOf::after_header(&csv);
     let Some(t) = header.iter().position(|h| h == target) else {
         return Err(Error::Dataset(format!(
             "{p}:1: no column named {target:?} (the header has {})",

@@ -72,24 +72,8 @@ impl<R: Read> Rows<R> {
         target: Option<&str>,
     ) -> Result<Self> {
         let p = path.display();
-        let mut csv = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(false)
-            .from_reader(reader);
-        let mut record = csv::ByteRecord::new();
-        let read = csv
-            .read_byte_record(&mut record)
-            .map_err(|e| Error::Dataset(format!("{p}: {e}")))?;
-        if !read {
-            return Err(Error::Dataset(format!(
-                "{p}: empty file, expected a header row"
-            )));
-        }
-        let header: Vec<String> = record
-            .iter()
-            .map(|h| String::from_utf8_lossy(h).trim().to_string())
-            .collect();
-        let line_of = LineOf::after_header(&csv);
+        let (csv, header, line_of) = open_with_header(reader, path)?;
+        let record = csv::ByteRecord::new();
         let find = |name: &str| -> Result<Option<usize>> {
             let mut at = header.iter().enumerate().filter(|(_, h)| *h == name);
             match (at.next(), at.next()) {
@@ -230,6 +214,35 @@ impl<R: Read> Rows<R> {
             }));
         }
     }
+}
+
+/// A CSV reader over `reader` that lets rows differ in length (the callers check each row
+/// against the header and say which line is off), the header's names trimmed, and where the
+/// header ended; `path` only names the file in errors.
+pub(crate) fn open_with_header<R: Read>(
+    reader: R,
+    path: &Path,
+) -> Result<(csv::Reader<R>, Vec<String>, LineOf)> {
+    let p = path.display();
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    let read = csv
+        .read_byte_record(&mut record)
+        .map_err(|e| Error::Dataset(format!("{p}: {e}")))?;
+    if !read {
+        return Err(Error::Dataset(format!(
+            "{p}: empty file, expected a header row"
+        )));
+    }
+    let header = record
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .collect();
+    let line_of = LineOf::after_header(&csv);
+    Ok((csv, header, line_of))
 }
 
 /// Which line of the file a record is on.
