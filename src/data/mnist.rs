@@ -46,10 +46,7 @@ impl Mnist {
     /// [`Error::Dataset`] if a file is missing or the files disagree (image and label counts,
     /// image sizes); [`Error::Idx`] or [`Error::Io`] naming the file that is malformed or unreadable.
     pub fn load_dir(dir: &Path) -> Result<Mnist> {
-        let paths = FILES
-            .iter()
-            .map(|(stem, kind)| find(dir, stem, kind))
-            .collect::<Result<Vec<_>>>()?;
+        let paths = find_all(dir)?;
         Mnist::from_parts(read_four(|i| Ok((read_idx(&paths[i])?, paths[i].clone())))?)
     }
 
@@ -59,10 +56,7 @@ impl Mnist {
     /// # Errors
     /// As [`Mnist::load_dir`], for the files it reads.
     pub fn load_test_dir(dir: &Path) -> Result<Dataset> {
-        let paths = FILES
-            .iter()
-            .map(|(stem, kind)| find(dir, stem, kind))
-            .collect::<Result<Vec<_>>>()?;
+        let paths = find_all(dir)?;
         let mut parts = Vec::with_capacity(3);
         for path in &paths[1..] {
             parts.push((read_idx(path)?, path.clone()));
@@ -215,6 +209,14 @@ fn test_from_parts(parts: Vec<(Idx, PathBuf)>) -> Result<Dataset> {
         &test_labels_path,
         n_classes,
     )
+}
+
+/// The paths of the four files of [`FILES`] in `dir`, in that order.
+fn find_all(dir: &Path) -> Result<Vec<PathBuf>> {
+    FILES
+        .iter()
+        .map(|(stem, kind)| find(dir, stem, kind))
+        .collect()
 }
 
 /// The path of one of the four files in `dir`, under any accepted spelling.
