@@ -33,6 +33,7 @@ from safetensors import safe_open
 from torch import nn
 
 import mnist
+from compare import cpu_model, run_json
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -150,13 +151,6 @@ def start_ours(model_path, threads):
     raise RuntimeError("backprop serve printed no address")
 
 
-def cpu_model():
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", type=Path)
@@ -164,8 +158,7 @@ def main():
     a = p.parse_args()
     x, y = mnist.load("t10k")
 
-    ours = [json.loads(subprocess.run([str(BACKPROP), "--threads", str(t), "bench", "--json", "--model", str(a.model)],
-                                      check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    ours = [run_json([str(BACKPROP), "--threads", str(t), "bench", "--json", "--model", str(a.model)], REPO)
             for t in (1, 2)]
     model = load_torch(a.model)
     theirs = [torch_figures(model, x, y, t) for t in (1, 2)]
