@@ -110,3 +110,29 @@ pub fn bits(net: &backprop::Network<f32>) -> Vec<u32> {
         .map(|v| v.to_bits())
         .collect()
 }
+
+/// A table model: classes "low" and "high" (target "size") by x₁ + x₂/10 > 12 of features
+/// "width" and "depth", trained on raw features far from 0 ± 1.
+pub fn table_classifier() -> backprop::Model {
+    let mut rng = backprop::Rng::new(3);
+    let rows: Vec<[f32; 2]> = (0..300)
+        .map(|_| {
+            [
+                (rng.normal() * 3.0 + 10.0) as f32,
+                (rng.normal() * 20.0 + 20.0) as f32,
+            ]
+        })
+        .collect();
+    let y: Vec<u32> = rows
+        .iter()
+        .map(|r| u32::from(r[0] + r[1] / 10.0 > 12.0))
+        .collect();
+    let mut m = backprop::Mlp::classifier(&[8])
+        .epochs(30)
+        .fit(&rows, &y)
+        .unwrap();
+    m.info.feature_names = Some(vec!["width".into(), "depth".into()]);
+    m.info.class_names = Some(vec!["low".into(), "high".into()]);
+    m.info.target_names = Some(vec!["size".into()]);
+    m
+}

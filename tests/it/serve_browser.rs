@@ -765,29 +765,10 @@ fn live_training_in_the_page_runs_pauses_and_shows_it_learning() {
     );
 }
 
-/// A classifier of two named features, "low" or "high" by x₁ + x₂/10 > 12, saved in `dir`.
+/// The table classifier of `common::table_classifier`, saved in `dir`.
 fn table_model(dir: &Path) -> PathBuf {
-    let mut rng = backprop::Rng::new(3);
-    let rows: Vec<[f32; 2]> = (0..300)
-        .map(|_| {
-            [
-                (rng.normal() * 3.0 + 10.0) as f32,
-                (rng.normal() * 20.0 + 20.0) as f32,
-            ]
-        })
-        .collect();
-    let y: Vec<u32> = rows
-        .iter()
-        .map(|r| u32::from(r[0] + r[1] / 10.0 > 12.0))
-        .collect();
-    let mut m = backprop::Mlp::classifier(&[8])
-        .epochs(30)
-        .fit(&rows, &y)
-        .unwrap();
-    m.info.feature_names = Some(vec!["width".into(), "depth".into()]);
-    m.info.class_names = Some(vec!["low".into(), "high".into()]);
     let path = dir.join("table.safetensors");
-    m.save(&path).unwrap();
+    crate::common::table_classifier().save(&path).unwrap();
     path
 }
 

@@ -3,32 +3,11 @@
 //! and every kind of bad request refused with 400 and a JSON error. As plain function calls on
 //! `TableApp`, then once through the real server.
 
+use crate::common::table_classifier as classifier;
 use crate::http;
 use backprop::serve::{Response, TableApp, TABLE_HTML};
 use backprop::{Mlp, Model, Prediction, Rng};
 use serde_json::{json, Value};
-
-/// Classes "low" and "high" by x₁ + x₂/10 > 12, trained on raw features far from 0 ± 1.
-fn classifier() -> Model {
-    let mut rng = Rng::new(3);
-    let rows: Vec<[f32; 2]> = (0..300)
-        .map(|_| {
-            [
-                (rng.normal() * 3.0 + 10.0) as f32,
-                (rng.normal() * 20.0 + 20.0) as f32,
-            ]
-        })
-        .collect();
-    let y: Vec<u32> = rows
-        .iter()
-        .map(|r| u32::from(r[0] + r[1] / 10.0 > 12.0))
-        .collect();
-    let mut m = Mlp::classifier(&[8]).epochs(30).fit(&rows, &y).unwrap();
-    m.info.feature_names = Some(vec!["width".into(), "depth".into()]);
-    m.info.class_names = Some(vec!["low".into(), "high".into()]);
-    m.info.target_names = Some(vec!["size".into()]);
-    m
-}
 
 /// y = 100 + 30x₁ − 20x₂, without feature names.
 fn regressor() -> Model {
