@@ -101,7 +101,7 @@ pub fn evaluate<T: Real>(net: &Network<T>, data: &Dataset) -> Result<Evaluation>
     // monitor sets when it trains on the sparse path), the first layer reads only those pixels:
     // the same outputs, bit for bit (`kernels::sparse`), for a fifth of the reading.
     let mut sparse = data.sparse_images_if_built().and_then(|index| {
-        let first = SparseFirstLayer::for_forward(&net.layers[0], 0, Kernels::current())?;
+        let first = SparseFirstLayer::for_forward(&net.layers[0], Kernels::current())?;
         Some((index, first, Vec::with_capacity(chunk)))
     });
     for start in (0..data.len()).step_by(chunk) {

@@ -48,17 +48,15 @@ impl SparseFirstLayer {
         if batch * layer.n_in * layer.n_out > GEMM_THRESHOLD {
             return None;
         }
-        Self::for_forward(layer, batch, kernels)
+        let mut first = Self::for_forward(layer, kernels)?;
+        first.steps = vec![0.0; batch * first.stride];
+        Some(first)
     }
 
     /// The sparse path for [`SparseFirstLayer::forward`] alone, for batches of any size: an
     /// evaluation on one thread reads a fifth of what the dense product reads on all of them.
-    /// `None` unless the layer is f32. (`batch` sizes the buffers of a step.)
-    pub(crate) fn for_forward<T: Real>(
-        layer: &Dense<T>,
-        batch: usize,
-        kernels: Kernels,
-    ) -> Option<Self> {
+    /// `None` unless the layer is f32.
+    pub(crate) fn for_forward<T: Real>(layer: &Dense<T>, kernels: Kernels) -> Option<Self> {
         kernels::as_f32(&layer.weights)?;
         let stride = layer.n_out.next_multiple_of(8);
         let scale = 1.0f32 / 255.0;
@@ -71,7 +69,7 @@ impl SparseFirstLayer {
             kernels: kernels.checked(),
             bias: vec![0.0; stride],
             row: vec![0.0; stride],
-            steps: vec![0.0; batch * stride],
+            steps: Vec::new(),
             table: std::array::from_fn(|p| p as f32 * scale),
         })
     }
@@ -141,6 +139,11 @@ impl SparseFirstLayer {
     /// turn (the biases are the caller's).
     pub(crate) fn sgd_step<T: Real>(&mut self, images: &[SparseImage<'_>], dc_dz: &[T], eta: T) {
         assert!(self.loaded, "a step before the forward pass");
+        assert!(
+            self.steps.len() >= images.len() * self.stride,
+            "a step of {} samples on a layer made for fewer (or by for_forward)",
+            images.len()
+        );
         let (n_in, n_out, stride) = (self.n_in, self.n_out, self.stride);
         let dc_dz = kernels::as_f32(&dc_dz[..images.len() * n_out]).expect("checked in new");
         let eta = kernels::as_f32(std::slice::from_ref(&eta)).expect("checked in new")[0];
